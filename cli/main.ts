@@ -1,0 +1,27 @@
+import { Command } from 'commander';
+import { registerDev } from './dev';
+import { registerVerify } from './verify';
+
+/** The `agentark` command. Each subcommand lives in its own file and registers itself here. */
+export function buildProgram(): Command {
+  const program = new Command('agentark')
+    .description('Distil a multi-agent debate into one student LLM, durably, on Temporal.')
+    .showHelpAfterError()
+    .exitOverride();
+  registerDev(program);
+  registerVerify(program);
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (err) {
+    const e = err as { code?: string; exitCode?: number; message?: string };
+    if (e.code?.startsWith('commander.')) process.exit(e.exitCode ?? 1);
+    process.stderr.write(`agentark: ${e.message ?? String(err)}\n`);
+    process.exit(1);
+  }
+}
+
+if (require.main === module) void main();

@@ -1,0 +1,84 @@
+import { z } from 'zod';
+import { TaskKind } from './problem';
+
+/**
+ * Records of the distillation datasets written by buildDatasets and read by the Python trainer.
+ * These schemas are the contract between the two sides; DATA.md documents them for readers.
+ * `prompt` is always the content of one user turn; the trainer applies the student's chat template.
+ */
+
+const base = {
+  id: z.string().min(1),
+  task: TaskKind,
+  prompt: z.string().min(1),
+};
+
+/** rsft.jsonl — one record per problem whose consensus answer was verified correct. */
+export const RsftRecord = z.object({
+  ...base,
+  /** The reasoning trace that leads to the consensus answer, ending with the answer in the task's format. */
+  completion: z.string().min(1),
+  answer: z.string().min(1),
+});
+export type RsftRecord = z.infer<typeof RsftRecord>;
+
+/** da.jsonl — one record per selected diverse correct trace (k per problem, only if |A_correct| ≥ 2). */
+export const DaRecord = z.object({
+  ...base,
+  completion: z.string().min(1),
+  answer: z.string().min(1),
+  agent: z.number().int().nonnegative(),
+  round: z.number().int().positive(),
+  /** 1-based position among the problem's selected traces (1 = chosen first). */
+  rank: z.number().int().positive(),
+});
+export type DaRecord = z.infer<typeof DaRecord>;
+
+/** One agent's final-round solution split into steps (core/steps.ts), with a label per step. */
+export const PrmTrace = z.object({
+  agent: z.number().int().nonnegative(),
+  correct: z.boolean(),
+  steps: z.array(z.string().min(1)).min(1),
+  /** 1 = step of a verified-correct trace, 0 = step of an incorrect one (outcome-derived labels). */
+  labels: z.array(z.union([z.literal(0), z.literal(1)])),
+});
+export type PrmTrace = z.infer<typeof PrmTrace>;
+
+/**
+ * A contrastive group: step `position` of trace `positive` (a correct trace) against the step at the
+ * same position of each trace in `negatives` (incorrect traces). Each step is scored with its own
+ * trace's preceding steps as context.
+ */
+export const ContrastiveGroup = z.object({
+  position: z.number().int().nonnegative(),
+  positive: z.number().int().nonnegative(),
+  negatives: z.array(z.number().int().nonnegative()).min(1),
+});
+export type ContrastiveGroup = z.infer<typeof ContrastiveGroup>;
+
+/** prm.jsonl — one record per problem with at least one trace; indices refer to `traces`. */
+export const PrmRecord = z.object({
+  ...base,
+  traces: z.array(PrmTrace).min(1),
+  groups: z.array(ContrastiveGroup),
+});
+export type PrmRecord = z.infer<typeof PrmRecord>;
+
+/** grpo.jsonl — one record per problem: the prompt to sample from and the gold answer to check against. */
+export const GrpoRecord = z.object({
+  ...base,
+  gold: z.string().min(1),
+  options: z.array(z.string()).optional(),
+});
+export type GrpoRecord = z.infer<typeof GrpoRecord>;
+
+/** generate job input (evaluation prompts) and output (one completion per sample). */
+export const GenerateInput = z.object({ id: z.string().min(1), prompt: z.string().min(1) });
+export const GenerateOutput = z.object({
+  id: z.string().min(1),
+  sample: z.number().int().nonnegative(),
+  completion: z.string(),
+  finishReason: z.enum(['stop', 'length']),
+});
+export type GenerateInput = z.infer<typeof GenerateInput>;
+export type GenerateOutput = z.infer<typeof GenerateOutput>;
