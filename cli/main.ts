@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { registerDev } from './dev';
 import { registerVerify } from './verify';
+import { registerWorker } from './worker';
+import { registerDemo } from './demo';
 
 /** The `agentark` command. Each subcommand lives in its own file and registers itself here. */
 export function buildProgram(): Command {
@@ -10,6 +12,8 @@ export function buildProgram(): Command {
     .exitOverride();
   registerDev(program);
   registerVerify(program);
+  registerWorker(program);
+  registerDemo(program);
   return program;
 }
 

@@ -1,0 +1,125 @@
+import OpenAI from 'openai';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ChatChoice, ChatRequest, ChatResult } from '../../core/chat';
+
+/**
+ * One chat-completion call to an OpenAI-compatible teacher. The SDK's own retries are off: Temporal
+ * retries the activity, so every retry is visible in history and honours the server's Retry-After.
+ * The API key only ever comes from this worker's environment.
+ */
+export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
+  const parsed = ChatRequest.safeParse(input);
+  if (!parsed.success) {
+    throw ApplicationFailure.nonRetryable(`invalid chat request: ${parsed.error.message}`, 'InvalidChatRequest');
+  }
+  const req = parsed.data;
+  const baseURL = req.baseUrl ?? process.env.OPENAI_BASE_URL;
+  if (!baseURL) {
+    throw ApplicationFailure.nonRetryable('no teacher endpoint: set baseUrl in the run config or OPENAI_BASE_URL for the llm worker', 'NoTeacherEndpoint');
+  }
+  const client = new OpenAI({
+    baseURL,
+    apiKey: process.env.OPENAI_API_KEY ?? 'unset',
+    maxRetries: 0,
+    timeout: Number(process.env.AGENTARK_LLM_TIMEOUT_MS ?? 120_000),
+  });
+  const model = req.model ?? process.env.AGENTARK_TEACHER_MODEL ?? (await firstModel(client));
+  const s = req.sampling;
+  try {
+    const res = await client.chat.completions.create(
+      {
+        model,
+        messages: req.messages,
+        temperature: s.temperature,
+        top_p: s.topP,
+        max_tokens: s.maxTokens,
+        n: s.n,
+        ...(s.seed !== undefined ? { seed: s.seed } : {}),
+        ...(s.stop ? { stop: s.stop } : {}),
+        ...(s.json ? { response_format: { type: 'json_object' as const } } : {}),
+      },
+      { signal: cancellationSignal() },
+    );
+    const choices: ChatChoice[] = [...res.choices]
+      .sort((a, b) => a.index - b.index)
+      .map((c) => {
+        const content = c.message?.content ?? '';
+        const finishReason: ChatChoice['finishReason'] =
+          content.trim() === '' ? 'empty' : c.finish_reason === 'length' ? 'length' : c.finish_reason === 'stop' ? 'stop' : 'other';
+        return { content, finishReason };
+      });
+    if (choices.length === 0) choices.push({ content: '', finishReason: 'empty' });
+    return {
+      model: res.model ?? model,
+      choices,
+      usage: {
+        promptTokens: res.usage?.prompt_tokens ?? 0,
+        completionTokens: res.usage?.completion_tokens ?? 0,
+        calls: 1,
+      },
+    };
+  } catch (err) {
+    throw toFailure(err, baseURL);
+  }
+}
+
+async function firstModel(client: OpenAI): Promise<string> {
+  try {
+    const page = await client.models.list();
+    const id = page.data[0]?.id;
+    if (id) return id;
+  } catch (err) {
+    throw toFailure(err, client.baseURL);
+  }
+  throw ApplicationFailure.nonRetryable(`teacher at ${client.baseURL} lists no models; set the model in the run config`, 'NoTeacherModel');
+}
+
+function cancellationSignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined; // called outside an activity (unit tests, CLI)
+  }
+}
+
+/**
+ * 429, 5xx, timeouts and connection errors are retryable (the teacher is busy or restarting);
+ * any other 4xx is the request's fault and retrying would pay again for the same error.
+ */
+export function toFailure(err: unknown, baseURL: string): ApplicationFailure {
+  if (err instanceof OpenAI.APIConnectionError) {
+    const timeout = err instanceof OpenAI.APIConnectionTimeoutError;
+    return ApplicationFailure.retryable(`${timeout ? 'timeout' : 'connection error'} calling ${baseURL}: ${err.message}`, timeout ? 'LlmTimeout' : 'LlmConnection');
+  }
+  if (err instanceof OpenAI.APIError && typeof err.status === 'number') {
+    const status = err.status;
+    const message = `teacher at ${baseURL} answered ${status}: ${err.message}`;
+    if (status === 429 || status >= 500 || status === 408) {
+      const retryAfterMs = retryAfter(err.headers);
+      return ApplicationFailure.create({
+        message,
+        type: status === 429 ? 'LlmRateLimited' : 'LlmServerError',
+        nonRetryable: false,
+        ...(retryAfterMs !== undefined ? { nextRetryDelay: retryAfterMs } : {}),
+      });
+    }
+    return ApplicationFailure.nonRetryable(message, 'LlmBadRequest');
+  }
+  if (err instanceof ApplicationFailure) return err;
+  return ApplicationFailure.retryable(`calling ${baseURL}: ${(err as Error)?.message ?? String(err)}`, 'LlmUnknownError');
+}
+
+/** Retry-After is seconds or an HTTP date; also accept the retry-after-ms header some servers send. */
+export function retryAfter(headers: Headers | Record<string, string> | undefined): number | undefined {
+  if (!headers) return undefined;
+  const get = (k: string): string | null | undefined =>
+    headers instanceof Headers ? headers.get(k) : (headers as Record<string, string>)[k];
+  const ms = Number(get('retry-after-ms'));
+  if (Number.isFinite(ms) && ms > 0) return ms;
+  const raw = get('retry-after');
+  if (!raw) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

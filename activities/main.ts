@@ -1,0 +1,2 @@
+// Activities of the main worker (CPU: store, datasets, verification, reports).
+export { putJsonArtifact } from './artifacts';

@@ -1,0 +1,19 @@
+import { Client, Connection } from '@temporalio/client';
+import { temporalEnv } from '../workers/temporal-env';
+
+/** A Temporal client from the standard environment (see workers/temporal-env.ts); close it when done. */
+export async function connectClient(): Promise<{ client: Client; close: () => Promise<void> }> {
+  const env = temporalEnv();
+  let connection: Connection;
+  try {
+    connection = await Connection.connect({
+      address: env.address,
+      ...(env.tls ? { tls: env.tls } : {}),
+      ...(env.apiKey ? { apiKey: env.apiKey } : {}),
+      connectTimeout: 5000,
+    });
+  } catch (err) {
+    throw new Error(`cannot reach Temporal at ${env.address} (${(err as Error).message}); start the local one with \`agentark dev up\` or set TEMPORAL_ADDRESS`);
+  }
+  return { client: new Client({ connection, namespace: env.namespace }), close: () => connection.close() };
+}

@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** One LLM chat call as the workflows describe it: small, serialisable, validated. */
+export const ChatMessage = z.object({
+  role: z.enum(['system', 'user', 'assistant']),
+  content: z.string(),
+});
+export type ChatMessage = z.infer<typeof ChatMessage>;
+
+export const SamplingParams = z.object({
+  temperature: z.number().min(0).max(2).default(0.7),
+  topP: z.number().gt(0).max(1).default(1),
+  maxTokens: z.number().int().positive().default(512),
+  seed: z.number().int().optional(),
+  stop: z.array(z.string()).max(4).optional(),
+  n: z.number().int().positive().max(16).default(1),
+  /** Ask for a JSON object (servers that support response_format json_object constrain the output). */
+  json: z.boolean().default(false),
+});
+export type SamplingParams = z.infer<typeof SamplingParams>;
+
+export const ChatRequest = z.object({
+  /** OpenAI-compatible base URL; when absent the llm worker's OPENAI_BASE_URL is used. */
+  baseUrl: z.string().url().optional(),
+  /** Model id; when absent the llm worker's AGENTARK_TEACHER_MODEL, else the server's first model. */
+  model: z.string().min(1).optional(),
+  messages: z.array(ChatMessage).min(1),
+  sampling: SamplingParams.default(SamplingParams.parse({})),
+});
+export type ChatRequest = z.input<typeof ChatRequest>;
+
+export const ChatChoice = z.object({
+  content: z.string(),
+  /** 'length' = cut off at maxTokens, 'empty' = the server returned no text: recorded, not dropped. */
+  finishReason: z.enum(['stop', 'length', 'empty', 'other']),
+});
+export type ChatChoice = z.infer<typeof ChatChoice>;
+
+export const TokenUsage = z.object({
+  promptTokens: z.number().int().nonnegative(),
+  completionTokens: z.number().int().nonnegative(),
+  calls: z.number().int().nonnegative(),
+});
+export type TokenUsage = z.infer<typeof TokenUsage>;
+
+export interface ChatResult {
+  model: string;
+  choices: ChatChoice[];
+  usage: TokenUsage;
+}
+
+export const addUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({
+  promptTokens: a.promptTokens + b.promptTokens,
+  completionTokens: a.completionTokens + b.completionTokens,
+  calls: a.calls + b.calls,
+});
+export const noUsage: TokenUsage = { promptTokens: 0, completionTokens: 0, calls: 0 };

@@ -1,0 +1,2 @@
+// Every workflow type the main worker registers.
+export { probeTeacher } from './probe-teacher';
