@@ -26,6 +26,14 @@ export const ChatRequest = z.object({
   model: z.string().min(1).optional(),
   messages: z.array(ChatMessage).min(1),
   sampling: SamplingParams.default(SamplingParams.parse({})),
+  /** Sent as the request's `user` field, so the teacher's logs can tell which turn a call was. */
+  tag: z.string().max(256).optional(),
+  /**
+   * Cache replies in this artifact store (or the worker's AGENTARK_STORE) under a hash of
+   * (model, messages, sampling incl. seed): a resumed or repeated run never pays twice.
+   */
+  cache: z.boolean().default(true),
+  store: z.string().min(1).optional(),
 });
 export type ChatRequest = z.input<typeof ChatRequest>;
 
@@ -46,7 +54,9 @@ export type TokenUsage = z.infer<typeof TokenUsage>;
 export interface ChatResult {
   model: string;
   choices: ChatChoice[];
+  /** What this call cost; zero calls and tokens when the reply came from the cache. */
   usage: TokenUsage;
+  cached: boolean;
 }
 
 export const addUsage = (a: TokenUsage, b: TokenUsage): TokenUsage => ({

@@ -1,2 +1,4 @@
 // Every workflow type the main worker registers.
 export { probeTeacher } from './probe-teacher';
+export { debateProblem } from './debate-problem';
+export { generateDebates } from './generate-debates';

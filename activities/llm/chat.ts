@@ -1,6 +1,7 @@
 import OpenAI from 'openai';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ChatChoice, ChatRequest, ChatResult } from '../../core/chat';
+import { cacheKey, readCached, writeCached } from './cache';
 
 /**
  * One chat-completion call to an OpenAI-compatible teacher. The SDK's own retries are off: Temporal
@@ -25,6 +26,12 @@ export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
   });
   const model = req.model ?? process.env.AGENTARK_TEACHER_MODEL ?? (await firstModel(client));
   const s = req.sampling;
+  const key = cacheKey(model, req.messages, s);
+  if (req.cache) {
+    const hit = await readCached(req.store, key);
+    if (hit) return hit;
+  }
+  let result: ChatResult;
   try {
     const res = await client.chat.completions.create(
       {
@@ -37,6 +44,7 @@ export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
         ...(s.seed !== undefined ? { seed: s.seed } : {}),
         ...(s.stop ? { stop: s.stop } : {}),
         ...(s.json ? { response_format: { type: 'json_object' as const } } : {}),
+        ...(req.tag ? { user: req.tag } : {}),
       },
       { signal: cancellationSignal() },
     );
@@ -49,7 +57,7 @@ export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
         return { content, finishReason };
       });
     if (choices.length === 0) choices.push({ content: '', finishReason: 'empty' });
-    return {
+    result = {
       model: res.model ?? model,
       choices,
       usage: {
@@ -57,17 +65,28 @@ export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
         completionTokens: res.usage?.completion_tokens ?? 0,
         calls: 1,
       },
+      cached: false,
     };
   } catch (err) {
     throw toFailure(err, baseURL);
   }
+  // Empty or cut-off replies are recorded as such (and cached: asking again would pay for the same reply).
+  if (req.cache) await writeCached(req.store, key, result);
+  return result;
 }
 
+const firstModels = new Map<string, string>();
+
 async function firstModel(client: OpenAI): Promise<string> {
+  const known = firstModels.get(client.baseURL);
+  if (known) return known;
   try {
     const page = await client.models.list();
     const id = page.data[0]?.id;
-    if (id) return id;
+    if (id) {
+      firstModels.set(client.baseURL, id);
+      return id;
+    }
   } catch (err) {
     throw toFailure(err, client.baseURL);
   }

@@ -1,0 +1,102 @@
+import { z } from 'zod';
+import { LLM_QUEUE } from './task-queues';
+
+/**
+ * The configuration of a debate-generation run (generateDebates's input, `agentark generate
+ * --config <file>`). Every default is the paper's unless said otherwise.
+ */
+
+export const RunId = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, ".", "_" and "-" only, starting with a letter or digit');
+
+export const DatasetFormat = z.enum(['gsm8k', 'math', 'medmcqa', 'metamathqa', 'jsonl', 'demo']);
+
+export const DatasetConfig = z
+  .object({
+    format: DatasetFormat,
+    /** file:///…, s3://bucket/key or a local path; not used by the `demo` format. */
+    url: z.string().min(1).optional(),
+    /** Field mapping for the generic `jsonl` format. */
+    mapping: z
+      .object({
+        id: z.string().optional(),
+        question: z.string(),
+        gold: z.string(),
+        solution: z.string().optional(),
+        options: z.string().optional(),
+        task: z.enum(['numeric', 'math', 'choice', 'text']),
+      })
+      .optional(),
+    onBadRecord: z.enum(['fail', 'skip']).default('fail'),
+    /** Use only the first `limit` problems. */
+    limit: z.number().int().positive().optional(),
+    /** The `demo` format: the project's own seeded arithmetic word problems. */
+    demo: z.object({ seed: z.number().int().default(1), count: z.number().int().positive().max(100_000).default(20) }).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.format !== 'demo' && !d.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `required for format '${d.format}'` });
+    if (d.format === 'jsonl' && !d.mapping) ctx.addIssue({ code: 'custom', path: ['mapping'], message: "required for format 'jsonl'" });
+  });
+export type DatasetConfig = z.infer<typeof DatasetConfig>;
+
+export const TeacherConfig = z.object({
+  /** OpenAI-compatible base URL; the llm worker's OPENAI_BASE_URL when absent. Never an API key. */
+  baseUrl: z.string().url().optional(),
+  /** Model for every agent (homogeneous debate); the worker's AGENTARK_TEACHER_MODEL or the server's first model when absent. */
+  model: z.string().min(1).optional(),
+  /** One model per agent (heterogeneous debate); length must equal debate.agents. */
+  agentModels: z.array(z.string().min(1)).optional(),
+  temperature: z.number().min(0).max(2).default(0.7),
+  topP: z.number().gt(0).max(1).default(1),
+  /** Bounds each reply, and so every activity payload (a reply stays inline in history). */
+  maxTokens: z.number().int().positive().max(4096).default(512),
+});
+
+export const DebateConfig = z.object({
+  agents: z.number().int().min(1).max(16).default(5),
+  rounds: z.number().int().min(1).max(10).default(3),
+  /** Stop a problem's debate once all agents give the same answer (saves calls; not in the paper). */
+  earlyStop: z.enum(['unanimous', 'never']).default('never'),
+});
+
+export const VerifierConfig = z.object({
+  /** Ask the LLM verifier when no rule decides (task `text`). */
+  enabled: z.boolean().default(true),
+  model: z.string().min(1).optional(),
+});
+
+export const JudgeConfig = z.object({
+  /** Pick the diverse traces with an LLM judge; false → deterministic lexical-diversity fallback. */
+  enabled: z.boolean().default(true),
+  model: z.string().min(1).optional(),
+  /** k diverse correct traces per problem for DA (paper: k ∈ {1, 2, 3}). */
+  k: z.number().int().min(1).max(3).default(3),
+});
+
+export const RunConfig = z
+  .object({
+    runId: RunId,
+    dataset: DatasetConfig,
+    /** Artifact store (s3://bucket/prefix or file:///dir); the workers' AGENTARK_STORE when absent. */
+    store: z.string().min(1).optional(),
+    teacher: TeacherConfig.default(TeacherConfig.parse({})),
+    debate: DebateConfig.default(DebateConfig.parse({})),
+    verifier: VerifierConfig.default(VerifierConfig.parse({})),
+    judge: JudgeConfig.default(JudgeConfig.parse({})),
+    /** Child workflows in flight at once (sliding window). */
+    window: z.number().int().min(1).max(500).default(200),
+    llmQueue: z.string().min(1).default(LLM_QUEUE),
+    /** Base of every sampling seed, so a repeated run asks exactly the same questions (and hits the cache). */
+    seed: z.number().int().nonnegative().default(0),
+  })
+  .superRefine((c, ctx) => {
+    const models = c.teacher.agentModels;
+    if (models && models.length !== c.debate.agents) {
+      ctx.addIssue({ code: 'custom', path: ['teacher', 'agentModels'], message: `has ${models.length} models for ${c.debate.agents} agents` });
+    }
+  });
+export type RunConfig = z.infer<typeof RunConfig>;
+export type RunConfigInput = z.input<typeof RunConfig>;

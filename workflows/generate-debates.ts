@@ -1,0 +1,187 @@
+import {
+  ApplicationFailure, allHandlersFinished, condition, continueAsNew, ParentClosePolicy, proxyActivities,
+  setHandler, startChild, upsertSearchAttributes, workflowInfo,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { z } from 'zod';
+import type * as debateActivities from '../activities/debate';
+import type * as datasetActivities from '../activities/datasets/build-datasets';
+import { RunConfig } from '../core/config';
+import type { Problem } from '../core/problem';
+import { PROGRESS, RUN_ID, STAGE } from '../core/search-attributes';
+import { debateProblem } from './debate-problem';
+import { GenerateProgress, problemDone, ProblemOutcome, progressQuery } from './signals';
+
+/** Ids derived from the run id, so a re-run with the same id finds its own earlier work. */
+export const generateWorkflowId = (runId: string): string => `generate-${runId}`;
+export const debateWorkflowId = (runId: string, problemId: string): string => `debate-${runId}-${problemId}`;
+
+/** Children started per execution before continuing as new, to keep each history short. */
+const CHILDREN_PER_EXECUTION = 1000;
+
+const Counters = z.object({
+  done: z.number().int().default(0),
+  failed: z.number().int().default(0),
+  alreadyDone: z.number().int().default(0),
+  calls: z.number().int().default(0),
+  promptTokens: z.number().int().default(0),
+  completionTokens: z.number().int().default(0),
+  turnsByRound: z.array(z.number().int()).default([]),
+  correctByRound: z.array(z.number().int()).default([]),
+  consensusCorrect: z.number().int().default(0),
+  consensusDecided: z.number().int().default(0),
+  callsSaved: z.number().int().default(0),
+  failures: z.array(z.object({ problemId: z.string(), error: z.string() })).default([]),
+});
+
+/** What carries over continue-as-new: where paging stands, what is in flight, the counters so far. */
+const ChainState = z.object({
+  total: z.number().int(),
+  parts: z.number().int(),
+  nextPart: z.number().int(),
+  /** Parts whose already-done problems have been counted (a part re-read after continue-as-new is not counted twice). */
+  countedParts: z.number().int(),
+  inFlight: z.array(z.string()),
+  counters: Counters,
+});
+type ChainState = z.infer<typeof ChainState>;
+
+const { prepareProblems, problemsPage } = proxyActivities<typeof debateActivities>({
+  startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { maximumAttempts: 10 },
+});
+const { buildDatasets } = proxyActivities<typeof datasetActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '5 minutes',
+  retry: { maximumAttempts: 10 },
+});
+
+export type GenerateDebatesInput = z.input<typeof RunConfig> & { chain?: ChainState };
+
+/**
+ * One dataset's debates (paper §3.2): a sliding window of debateProblem children, each signalling
+ * its outcome back; continue-as-new when Temporal suggests it; then buildDatasets. Started again
+ * with the same run id, it skips every problem whose debate is already stored.
+ */
+export async function generateDebates(rawInput: GenerateDebatesInput) {
+  const { chain: rawChain, ...rawConfig } = (rawInput ?? {}) as GenerateDebatesInput;
+  const parsed = RunConfig.safeParse(rawConfig);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(input)'}: ${i.message}`).join('; ');
+    throw ApplicationFailure.nonRetryable(`generateDebates: invalid input: ${problems}`, 'InvalidWorkflowInput');
+  }
+  const config = parsed.data;
+  const storeArg = config.store ? { store: config.store } : {};
+  let stage: GenerateProgress['stage'] = 'prepare';
+  upsertSearchAttributes([{ key: RUN_ID, value: config.runId }, { key: STAGE, value: stage }]);
+
+  let state: ChainState;
+  if (rawChain) {
+    state = ChainState.parse(rawChain);
+  } else {
+    const prepared = await prepareProblems({ runId: config.runId, dataset: config.dataset, ...storeArg });
+    state = { total: prepared.total, parts: prepared.parts, nextPart: 0, countedParts: 0, inFlight: [], counters: Counters.parse({}) };
+  }
+  const c = state.counters;
+  const inFlight = new Set(state.inFlight);
+
+  const progress = (): GenerateProgress => ({
+    runId: config.runId,
+    stage,
+    total: state.total,
+    done: c.done,
+    failed: c.failed,
+    alreadyDone: c.alreadyDone,
+    inFlight: inFlight.size,
+    calls: c.calls,
+    promptTokens: c.promptTokens,
+    completionTokens: c.completionTokens,
+    accuracyByRound: c.turnsByRound.map((t, i) => (t ? c.correctByRound[i] / t : 0)),
+    consensusAccuracy: c.consensusDecided ? c.consensusCorrect / c.consensusDecided : null,
+    callsSaved: c.callsSaved,
+    failures: c.failures,
+  });
+  setHandler(progressQuery, progress);
+  setHandler(problemDone, (o: ProblemOutcome) => {
+    if (!inFlight.delete(o.problemId)) return; // a duplicate, or from a problem this chain did not start
+    if (!o.ok) {
+      c.failed++;
+      if (c.failures.length < 20) c.failures.push({ problemId: o.problemId, error: (o.error ?? 'unknown error').slice(0, 500) });
+      return;
+    }
+    c.done++;
+    c.calls += o.usage.calls;
+    c.promptTokens += o.usage.promptTokens;
+    c.completionTokens += o.usage.completionTokens;
+    o.turnsByRound.forEach((n, i) => (c.turnsByRound[i] = (c.turnsByRound[i] ?? 0) + n));
+    o.correctByRound.forEach((n, i) => (c.correctByRound[i] = (c.correctByRound[i] ?? 0) + n));
+    if (o.consensusCorrect !== null) {
+      c.consensusDecided++;
+      if (o.consensusCorrect) c.consensusCorrect++;
+    }
+    c.callsSaved += o.callsSaved;
+  });
+
+  stage = 'debate';
+  upsertSearchAttributes([{ key: STAGE, value: stage }]);
+  const parentWorkflowId = workflowInfo().workflowId;
+  let buffer: Problem[] = [];
+  let bufferPart = state.nextPart;
+  let started = 0;
+
+  const start = async (problem: Problem): Promise<void> => {
+    inFlight.add(problem.id);
+    started++;
+    try {
+      await startChild(debateProblem, {
+        workflowId: debateWorkflowId(config.runId, problem.id),
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [{
+          runId: config.runId, problem, teacher: config.teacher, debate: config.debate, verifier: config.verifier,
+          judge: config.judge, seed: config.seed, llmQueue: config.llmQueue, ...storeArg, parentWorkflowId,
+        }],
+      });
+    } catch (err) {
+      // Still running from an earlier attempt of this run: it will signal this workflow id when done.
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+    }
+  };
+
+  for (;;) {
+    if (buffer.length === 0 && state.nextPart < state.parts) {
+      bufferPart = state.nextPart;
+      const page = await problemsPage({ runId: config.runId, part: state.nextPart, ...storeArg });
+      if (state.nextPart >= state.countedParts) {
+        c.alreadyDone += page.alreadyDone;
+        state.countedParts = state.nextPart + 1;
+      }
+      state.nextPart++;
+      buffer = page.todo.filter((p) => !inFlight.has(p.id));
+      continue;
+    }
+    const batch: Problem[] = [];
+    while (buffer.length && inFlight.size + batch.length < config.window) batch.push(buffer.shift()!);
+    await Promise.all(batch.map(start));
+
+    const finished = () => buffer.length === 0 && state.nextPart >= state.parts && inFlight.size === 0;
+    const mustRollOver = () => started >= CHILDREN_PER_EXECUTION || workflowInfo().continueAsNewSuggested;
+    await condition(() => finished() || mustRollOver() || (inFlight.size < config.window && (buffer.length > 0 || state.nextPart < state.parts)));
+    upsertSearchAttributes([{ key: PROGRESS, value: state.total ? (c.done + c.alreadyDone) / state.total : 1 }]);
+    if (finished()) break;
+    if (mustRollOver()) {
+      await condition(allHandlersFinished);
+      // Re-read the part the buffer came from: its started problems are in flight or stored by then.
+      const next: ChainState = { ...state, nextPart: buffer.length ? bufferPart : state.nextPart, inFlight: [...inFlight], counters: c };
+      await continueAsNew<typeof generateDebates>({ ...rawConfig, chain: next } as GenerateDebatesInput);
+    }
+  }
+
+  stage = 'build';
+  upsertSearchAttributes([{ key: STAGE, value: stage }]);
+  const built = await buildDatasets({ runId: config.runId, ...storeArg });
+  stage = 'done';
+  upsertSearchAttributes([{ key: STAGE, value: stage }, { key: PROGRESS, value: 1 }]);
+  await condition(allHandlersFinished);
+  return { ...progress(), datasets: built };
+}

@@ -1,0 +1,39 @@
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { TokenUsage } from '../core/chat';
+
+/** What a finished debateProblem tells its parent (small: counts, never transcripts). */
+export interface ProblemOutcome {
+  problemId: string;
+  ok: boolean;
+  error?: string;
+  usage: TokenUsage;
+  /** Per round run: agent turns and how many were verified correct. */
+  turnsByRound: number[];
+  correctByRound: number[];
+  consensusCorrect: boolean | null;
+  correctAgents: number;
+  callsSaved: number;
+}
+
+export const problemDone = defineSignal<[ProblemOutcome]>('problemDone');
+
+export interface GenerateProgress {
+  runId: string;
+  stage: 'prepare' | 'debate' | 'build' | 'done';
+  total: number;
+  done: number;
+  failed: number;
+  /** Problems whose debate artifact already existed (finished by an earlier attempt of this run). */
+  alreadyDone: number;
+  inFlight: number;
+  calls: number;
+  promptTokens: number;
+  completionTokens: number;
+  /** Share of agent turns verified correct, per round (index 0 = round 1), over problems done in this execution chain. */
+  accuracyByRound: number[];
+  consensusAccuracy: number | null;
+  callsSaved: number;
+  failures: { problemId: string; error: string }[];
+}
+
+export const progressQuery = defineQuery<GenerateProgress>('progress');
