@@ -3,6 +3,8 @@ import { registerDev } from './dev';
 import { registerVerify } from './verify';
 import { registerWorker } from './worker';
 import { registerDemo } from './demo';
+import { registerGenerate } from './generate';
+import { registerStatus } from './status';
 
 /** The `agentark` command. Each subcommand lives in its own file and registers itself here. */
 export function buildProgram(): Command {
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerWorker(program);
   registerDemo(program);
+  registerGenerate(program);
+  registerStatus(program);
   return program;
 }
 
