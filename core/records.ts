@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TaskKind } from './problem';
+import { TokenUsage } from './chat';
 
 /**
  * Records of the distillation datasets written by buildDatasets and read by the Python trainer.
@@ -71,6 +72,52 @@ export const GrpoRecord = z.object({
   options: z.array(z.string()).optional(),
 });
 export type GrpoRecord = z.infer<typeof GrpoRecord>;
+
+const count = z.number().int().nonnegative();
+/** A fraction in [0, 1]; null when its denominator is 0. */
+const ratio = z.number().min(0).max(1).nullable();
+
+/** One debate round across the run's problems. Undecided turns (correct = null) count as not correct. */
+export const RoundStats = z.object({
+  round: z.number().int().positive(),
+  /** Problems whose debate ran this round. */
+  problems: count,
+  /** Agent turns run in this round, and how many of them were verified correct. */
+  turns: count,
+  correct: count,
+  accuracy: ratio,
+  /** As above, with a problem that stopped early counted with its final answers in the rounds it skipped. */
+  turnsCarriedForward: count,
+  correctCarriedForward: count,
+  accuracyCarriedForward: ratio,
+});
+export type RoundStats = z.infer<typeof RoundStats>;
+
+/** stats.json — a summary of the run's debates, written by buildDatasets next to the datasets. */
+export const DatasetStats = z.object({
+  runId: z.string().min(1),
+  problems: count,
+  rounds: z.array(RoundStats),
+  /** The summarizer's answer: correct / problems. */
+  consensus: z.object({ correct: count, accuracy: ratio }),
+  /** Index i = number of problems with |A_correct| = i, for i = 0..n (n = the most agents of any problem). */
+  correctAgentsHistogram: z.array(count),
+  /** Corrective traces (an agent wrong in some round, right in the final one) and problems with at least one. */
+  correctiveTraces: z.object({ traces: count, problems: count }),
+  da: z.object({
+    /** Problems with |A_correct| ≥ 2, the only ones DA takes traces from. */
+    eligibleProblems: count,
+    records: count,
+    /** Problems whose diverse traces were chosen by the LLM judge or by the lexical fallback. */
+    selectedBy: z.object({ llmJudge: count, lexical: count }),
+  }),
+  earlyStop: z.object({ problems: count, callsSaved: count }),
+  /** Teacher usage of the whole debate stage (agents, summarizer, verifier, judge). */
+  usage: TokenUsage,
+  /** Verdicts that nothing could decide (correct = null): agent turns of every round, and summarizers. */
+  undecided: z.object({ turns: count, summarizer: count }),
+});
+export type DatasetStats = z.infer<typeof DatasetStats>;
 
 /** generate job input (evaluation prompts) and output (one completion per sample). */
 export const GenerateInput = z.object({ id: z.string().min(1), prompt: z.string().min(1) });

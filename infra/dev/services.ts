@@ -43,10 +43,10 @@ async function httpOk(url: string, accept: (status: number) => boolean): Promise
   }
 }
 
-async function temporalHealthy(): Promise<boolean> {
+async function temporalHealthy(address: string): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address: `${host}:${devPorts.temporal}`, connectTimeout: 1000 });
+    connection = await Connection.connect({ address, connectTimeout: 1000 });
     await connection.healthService.check({});
     return true;
   } catch {
@@ -56,22 +56,26 @@ async function temporalHealthy(): Promise<boolean> {
   }
 }
 
-export const temporalSpec = (): ServiceSpec => ({
-  name: 'temporal',
-  command: venvBin('temporal'),
-  args: [
-    'server', 'start-dev',
-    '--ip', host,
-    '--port', String(devPorts.temporal),
-    '--ui-port', String(devPorts.temporalUi),
-    '--db-filename', path.join(stateDir, 'temporal.sqlite'),
-    '--sqlite-pragma', 'journal_mode=WAL',
-    '--log-level', 'warn',
-    ...Object.entries(searchAttributeRegistrations).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
-  ],
-  healthy: temporalHealthy,
-  startTimeoutMs: 60_000,
-});
+/** The Temporal dev server; tests that restart Temporal run a private one on other ports. */
+export function temporalSpec(opts: { name?: string; port?: number; uiPort?: number; dbFile?: string } = {}): ServiceSpec {
+  const port = opts.port ?? devPorts.temporal;
+  return {
+    name: opts.name ?? 'temporal',
+    command: venvBin('temporal'),
+    args: [
+      'server', 'start-dev',
+      '--ip', host,
+      '--port', String(port),
+      '--ui-port', String(opts.uiPort ?? devPorts.temporalUi),
+      '--db-filename', opts.dbFile ?? path.join(stateDir, 'temporal.sqlite'),
+      '--sqlite-pragma', 'journal_mode=WAL',
+      '--log-level', 'warn',
+      ...Object.entries(searchAttributeRegistrations).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
+    ],
+    healthy: () => temporalHealthy(`${host}:${port}`),
+    startTimeoutMs: 60_000,
+  };
+}
 
 export const s3Spec = (): ServiceSpec => {
   const p = devPorts.s3;
@@ -132,7 +136,7 @@ async function ensureBucket(): Promise<void> {
 
 export type ServiceName = 'temporal' | 's3' | 'llm';
 export const allServices: ServiceName[] = ['temporal', 's3', 'llm'];
-const specs: Record<ServiceName, () => ServiceSpec> = { temporal: temporalSpec, s3: s3Spec, llm: llmSpec };
+const specs: Record<ServiceName, () => ServiceSpec> = { temporal: () => temporalSpec(), s3: s3Spec, llm: llmSpec };
 
 /** Start (or find running) the given services, in parallel; idempotent. */
 export async function devUp(names: ServiceName[] = allServices): Promise<StartResult[]> {
