@@ -1,6 +1,8 @@
 # agentark — the two commands a new machine needs: `make demo` and `make test`.
 SHELL := /bin/bash
 export NODE_LLAMA_CPP_SKIP_DOWNLOAD := true
+# The AWS SDK's notice about its future Node 22 requirement; the pinned SDK runs on Node 20.
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := .state/setup.stamp

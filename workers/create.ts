@@ -20,7 +20,7 @@ export async function createMainWorker(opts: { connection: NativeConnection; tas
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
-    taskQueue: opts.taskQueue ?? MAIN_QUEUE,
+    taskQueue: opts.taskQueue ?? process.env.AGENTARK_TASK_QUEUE ?? MAIN_QUEUE,
     workflowsPath: require.resolve('../workflows'),
     activities: mainActivities,
     maxConcurrentActivityTaskExecutions: Number(process.env.AGENTARK_MAIN_CONCURRENCY ?? 32),
@@ -39,7 +39,7 @@ export async function createLlmWorker(opts: { connection: NativeConnection; task
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
-    taskQueue: opts.taskQueue ?? LLM_QUEUE,
+    taskQueue: opts.taskQueue ?? process.env.AGENTARK_LLM_QUEUE ?? LLM_QUEUE,
     activities: llmActivities,
     maxConcurrentActivityTaskExecutions: concurrency,
   });

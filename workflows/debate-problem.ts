@@ -29,7 +29,7 @@ export const DebateProblemInput = z.object({
 export type DebateProblemInput = z.input<typeof DebateProblemInput>;
 
 const { writeDebate } = proxyActivities<typeof debateActivities>({
-  startToCloseTimeout: '2 minutes',
+  startToCloseTimeout: '30 seconds',
   retry: { maximumAttempts: 10 },
 });
 
@@ -75,6 +75,8 @@ async function debate(input: Input): Promise<DebateRecord> {
   const { chatCompletion } = proxyActivities<typeof llm>({
     taskQueue: input.llmQueue,
     startToCloseTimeout: '10 minutes',
+    // The activity heartbeats while it waits on the teacher: a dead worker's call is retried soon.
+    heartbeatTimeout: '20 seconds',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 25 },
   });
   const ask = async (role: string, messages: ChatMessage[], sampling: { temperature: number; maxTokens: number; seed: number; json?: boolean }, model?: string): Promise<ChatResult> => {

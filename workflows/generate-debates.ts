@@ -46,9 +46,13 @@ const ChainState = z.object({
 });
 type ChainState = z.infer<typeof ChainState>;
 
-const { prepareProblems, problemsPage } = proxyActivities<typeof debateActivities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '2 minutes',
+const { prepareProblems } = proxyActivities<typeof debateActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { maximumAttempts: 10 },
+});
+const { problemsPage } = proxyActivities<typeof debateActivities>({
+  startToCloseTimeout: '1 minute',
   retry: { maximumAttempts: 10 },
 });
 const { buildDatasets } = proxyActivities<typeof datasetActivities>({

@@ -1,4 +1,4 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DatasetConfig } from '../../core/config';
 import { debateKey } from '../../core/debate-record';
 import { generateDemoProblems } from '../../core/demo-problems';
@@ -45,6 +45,7 @@ export async function prepareProblems(input: { runId: string; dataset: DatasetCo
     await store.writeJsonl(partKey(input.runId, part), buffer);
     part++;
     buffer = [];
+    heartbeat(total);
   };
   try {
     for await (const problem of problems) {
@@ -66,6 +67,14 @@ export async function prepareProblems(input: { runId: string; dataset: DatasetCo
     counts: { total, parts: part, skippedRecords: report?.skipped ?? 0 },
   });
   return { total, parts: part, skippedRecords: report?.skipped ?? 0 };
+}
+
+function heartbeat(details: number): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // outside an activity (tests)
+  }
 }
 
 function source(dataset: DatasetConfig): { problems: AsyncIterable<Problem> | Iterable<Problem>; report?: { skipped: number } } {

@@ -32,6 +32,9 @@ export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
     if (hit) return hit;
   }
   let result: ChatResult;
+  // Heartbeat while waiting on the teacher, so a killed worker's calls are retried within the
+  // heartbeat timeout instead of the whole start-to-close timeout.
+  const beat = setInterval(heartbeat, 5000);
   try {
     const res = await client.chat.completions.create(
       {
@@ -69,6 +72,8 @@ export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
     };
   } catch (err) {
     throw toFailure(err, baseURL);
+  } finally {
+    clearInterval(beat);
   }
   // Empty or cut-off replies are recorded as such (and cached: asking again would pay for the same reply).
   if (req.cache) await writeCached(req.store, key, result);
@@ -91,6 +96,14 @@ async function firstModel(client: OpenAI): Promise<string> {
     throw toFailure(err, client.baseURL);
   }
   throw ApplicationFailure.nonRetryable(`teacher at ${client.baseURL} lists no models; set the model in the run config`, 'NoTeacherModel');
+}
+
+function heartbeat(): void {
+  try {
+    Context.current().heartbeat();
+  } catch {
+    // outside an activity
+  }
 }
 
 function cancellationSignal(): AbortSignal | undefined {

@@ -14,7 +14,7 @@ export default async function globalSetup(): Promise<void> {
   );
   const t0 = Date.now();
   const results = await devUp(wanted);
-  Object.assign(process.env, devEnv());
+  Object.assign(process.env, devEnv(), { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
   const started = results.filter((r) => r.state === 'started').map((r) => r.name);
   process.env.AGENTARK_TEST_STARTED_SERVICES = started.join(',');
   process.stderr.write(

@@ -1,0 +1,72 @@
+import { startFakeLlmServer, simulateDebate, type FakeLlmServer } from '../fixtures/fake-llm';
+import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, startHarness, uniqueRunId, type Harness } from './harness';
+import type { Problem } from '../../core/problem';
+
+/**
+ * Fault injection with the SCRIPTED FAKE teacher: 429s (with Retry-After), 500s, timeouts and garbage
+ * replies on 10% of calls. Temporal retries each failed call; the run must end with every problem
+ * debated, datasets identical to a fault-free run's, and no successful call made twice.
+ */
+const N = 60;
+const errorRates = [0.15, 0.3, 0.45, 0.6, 0.75];
+const describeIfData = haveGsm8k ? describe : describe.skip; // the shared GSM8K file is beside the repo in CI
+
+describeIfData('generateDebates under injected teacher faults (scripted fake teacher)', () => {
+  let problems: Problem[];
+  let fake: FakeLlmServer;
+  let harness: Harness;
+  const savedTimeout = process.env.AGENTARK_LLM_TIMEOUT_MS;
+
+  beforeAll(async () => {
+    problems = await gsm8kProblems(N);
+    // Short client timeout so a held ("timeout") request fails fast and is retried.
+    process.env.AGENTARK_LLM_TIMEOUT_MS = '4000';
+    fake = await startFakeLlmServer({
+      problems: new Map(problems.map((p) => [p.id, { gold: p.gold }])),
+      errorRates,
+      seed: 5,
+      latencyMs: 2,
+      faults: { rate429: 0.025, rate500: 0.025, rateTimeout: 0.025, rateGarbage: 0.025 },
+      faultSeed: 99,
+      retryAfterSeconds: 1,
+      timeoutHoldMs: 8000,
+    });
+    harness = await startHarness({ llmConcurrency: 48 });
+  });
+  afterAll(async () => {
+    await harness?.close();
+    await fake?.close();
+    process.env.AGENTARK_LLM_TIMEOUT_MS = savedTimeout;
+  });
+
+  it('finishes with nothing lost', async () => {
+    const runId = uniqueRunId('faults');
+    const result = await harness.generate({
+      runId,
+      dataset: { format: 'gsm8k', url: gsm8kTest, limit: N },
+      teacher: { baseUrl: fake.url, maxTokens: 256 },
+      debate: { agents: 5, rounds: 3 },
+      judge: { enabled: false, k: 3 },
+      window: 60,
+    });
+    expect(result.done).toBe(N);
+    expect(result.failed).toBe(0);
+
+    const outcomes = new Map<string, number>();
+    for (const e of fake.log) outcomes.set(e.outcome, (outcomes.get(e.outcome) ?? 0) + 1);
+    for (const kind of ['429', '500', 'timeout', 'garbage']) expect(outcomes.get(kind) ?? 0).toBeGreaterThan(0);
+    const expectedCalls = N * (5 * 3 + 1);
+    expect(outcomes.get('ok')).toBe(expectedCalls);
+    expect(result.calls).toBe(expectedCalls);
+    // Every successful call was made once: a retry only ever follows a failed attempt.
+    const okHashes = fake.log.filter((e) => e.outcome === 'ok').map((e) => e.requestHash);
+    expect(new Set(okHashes).size).toBe(okHashes.length);
+
+    const { stats, grpo } = await readRunDatasets(harness.store, runId);
+    const sims = problems.map((p) => simulateDebate({ problemId: p.id, gold: p.gold, agents: 5, rounds: 3, errorRates, seed: 5, earlyStop: 'never' }));
+    expect(grpo).toHaveLength(N);
+    expect(stats.consensus.correct).toBe(sims.filter((s) => s.consensusCorrect).length);
+    expect(stats.rounds.map((r) => r.correct)).toEqual([0, 1, 2].map((r) => sims.reduce((s, x) => s + x.correctByRound[r], 0)));
+    console.log(`fault run: ${fake.log.length} requests, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
+  }, 300_000);
+});

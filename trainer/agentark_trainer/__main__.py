@@ -1,0 +1,87 @@
+"""python -m agentark_trainer <job> --config <file.json> [--resume auto|none|<checkpoint>]
+
+Exit codes: 0 done, 2 bad config (or bad input data), 75 interrupted and resumable, 1 any other failure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import traceback
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no code path fetches from a hub
+os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 75
+JOBS = ("sft", "prm", "grpo", "generate", "bench")
+
+log = logging.getLogger("agentark_trainer")
+
+
+def run_job(job: str, config_path, resume: str | None) -> dict:
+    """Load the config and run one job in this process. Raises ConfigError, DataError, Interrupted."""
+    from .config import JOB_CONFIGS, load_config
+
+    cfg = load_config(JOB_CONFIGS[job], config_path)
+    if job == "bench":
+        from . import bench
+
+        return bench.main(cfg)
+    from .runtime import Runtime
+
+    rt = Runtime()
+    try:
+        if job == "sft":
+            from . import sft as mod
+        elif job == "prm":
+            from . import prm as mod
+        elif job == "grpo":
+            from . import grpo as mod
+        else:
+            from . import generate as mod
+        return mod.main(cfg, rt, resume)
+    finally:
+        rt.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .config import ConfigError
+    from .data import DataError
+    from .events import claim_stdout, emit, setup_logging
+    from .loop import Interrupted
+
+    parser = argparse.ArgumentParser(prog="python -m agentark_trainer")
+    parser.add_argument("job", choices=JOBS)
+    parser.add_argument("--config", required=True, help="JSON file with the job's config")
+    parser.add_argument("--resume", default="none",
+                        help="auto = newest complete checkpoint in output_dir; none; or a checkpoint folder")
+    args = parser.parse_args(argv)
+    claim_stdout()
+    setup_logging()
+    try:
+        result = run_job(args.job, args.config, args.resume)
+    except ConfigError as e:
+        log.error("%s", e)
+        emit("error", job=args.job, code=EXIT_CONFIG, kind="config", field=e.field, message=str(e), resumable=False)
+        return EXIT_CONFIG
+    except DataError as e:
+        log.error("%s", e)
+        emit("error", job=args.job, code=EXIT_CONFIG, kind="data", message=str(e), resumable=False)
+        return EXIT_CONFIG
+    except Interrupted as e:
+        log.warning("%s", e)
+        emit("error", job=args.job, code=EXIT_INTERRUPTED, kind="interrupted", message=str(e),
+             checkpoint=os.path.abspath(e.checkpoint_path), step=e.step, resumable=True)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 - the event stream must say why the process died
+        traceback.print_exc(file=sys.stderr)
+        emit("error", job=args.job, code=EXIT_FAILED, kind=type(e).__name__, message=str(e), resumable=True)
+        return EXIT_FAILED
+    emit("done", job=args.job, **(result or {}))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,312 @@
+"""The grpo job: GRPO on the student with the PRM as reward (PAD, §3.3.3, Eq. 3-5).
+
+One step, top to bottom:
+  1. rollout  - G samples per prompt from the behaviour policy (the current weights), temperature T
+  2. reward   - the PRM scores each step of a completion; the scores are aggregated (min by default),
+                optionally mixed with the verifiable reward of the answer checker
+  3. advantage- A = (R - mean(R_group)) / (std(R_group) + eps), std over the G samples of the group
+                (population std), the same A for every token of a sample
+  4. update   - updates_per_batch passes of: ratio = exp(logp - logp_old),
+                per-token objective min(ratio A, clip(ratio, 1-eps, 1+eps) A) - beta * KL_k3,
+                KL_k3 = exp(ref - logp) - (ref - logp) - 1 against the frozen initial policy;
+                loss = -(sum over every completion token of the global batch) / (their number)
+
+A plain PyTorch loop rather than TRL's GRPOTrainer: the reward needs the PRM's step-level scores of each
+completion in the same process, updates_per_batch > 1 needs the behaviour log-probs kept, and all jobs
+share one checkpoint/resume/SIGTERM/event path (loop.py). The loss functions are small and tested alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+from . import data, loop, models
+from .config import GrpoConfig, to_dict
+from .runtime import Runtime, seed_everything
+
+log = logging.getLogger(__name__)
+
+RewardFn = Callable[[list[dict], list[str]], list[float]]
+
+
+# ----------------------------------------------------------------------------- the maths (tested alone)
+
+
+def group_advantages(rewards: torch.Tensor, group_size: int, eps: float) -> torch.Tensor:
+    """(R - mean) / (std + eps) within each consecutive group of ``group_size`` rewards."""
+    r = rewards.view(-1, group_size)
+    mean = r.mean(dim=1, keepdim=True)
+    std = r.std(dim=1, unbiased=False, keepdim=True)
+    return ((r - mean) / (std + eps)).view(-1)
+
+
+def aggregate_steps(scores: list[float], how: str, softmin_temperature: float = 0.1) -> float:
+    """One reward from a completion's step scores (each in [0, 1])."""
+    s = torch.tensor(scores, dtype=torch.float64)
+    if how == "min":
+        return float(s.min())
+    if how == "mean":
+        return float(s.mean())
+    if how == "last":
+        return float(s[-1])
+    if how == "softmin":  # a smooth min: weights softmax(-s / t)
+        return float((torch.softmax(-s / softmin_temperature, 0) * s).sum())
+    raise ValueError(how)
+
+
+def k3_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
+    """Per-token k3 estimator of KL(pi || ref): exp(ref - logp) - (ref - logp) - 1 (>= 0)."""
+    d = ref_logp - logp
+    return torch.exp(d) - d - 1
+
+
+def policy_loss(logp, old_logp, ref_logp, adv, mask, epsilon: float, beta: float, denom: float):
+    """Clipped-ratio GRPO loss, normalised by ``denom`` (the number of completion tokens of the global batch).
+
+    logp, old_logp, ref_logp, mask: [N, T]; adv: [N]. ref_logp may be None when beta == 0.
+    Returns (loss, stats) with stats sums over this micro-batch: kl, clipped tokens, tokens."""
+    mask = mask.to(logp.dtype)
+    ratio = torch.exp(logp - old_logp)
+    a = adv.unsqueeze(1)
+    obj = torch.minimum(ratio * a, torch.clamp(ratio, 1 - epsilon, 1 + epsilon) * a)
+    if beta > 0:
+        kl = k3_kl(logp, ref_logp)
+        per_token = -(obj - beta * kl)
+    else:
+        kl = torch.zeros_like(logp)
+        per_token = -obj
+    loss = (per_token * mask).sum() / denom
+    clipped = ((ratio < 1 - epsilon) & (a < 0)) | ((ratio > 1 + epsilon) & (a > 0))
+    stats = {"kl": float((kl.detach() * mask).sum()), "clipped": float((clipped.to(mask.dtype) * mask).sum()),
+             "tokens": float(mask.sum())}
+    return loss, stats
+
+
+def token_logprobs(lm, ids: torch.Tensor, attn: torch.Tensor, n_prompt: int, temperature: float) -> torch.Tensor:
+    """log pi(token) of the completion part (positions n_prompt..) under temperature-scaled logits, [N, T]."""
+    pos = (attn.cumsum(-1) - 1).clamp(min=0)
+    h = models.backbone_of(lm)(input_ids=ids, attention_mask=attn, position_ids=pos,
+                               use_cache=False).last_hidden_state
+    h = h[:, n_prompt - 1:-1]
+    logits = lm.get_output_embeddings()(h).float() / temperature
+    target = ids[:, n_prompt:]
+    return torch.gather(logits, -1, target.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+
+
+class PolicyLogprobs(torch.nn.Module):
+    """The policy's forward as one module so that DDP sees it."""
+
+    def __init__(self, lm):
+        super().__init__()
+        self.lm = lm
+
+    def forward(self, ids, attn, n_prompt: int, temperature: float):
+        return token_logprobs(self.lm, ids, attn, n_prompt, temperature)
+
+
+# ----------------------------------------------------------------------------- the job
+
+
+@dataclass
+class GrpoState:
+    cfg: GrpoConfig
+    rt: Runtime
+    tokenizer: object
+    lm: torch.nn.Module
+    policy: torch.nn.Module  # PolicyLogprobs, DDP-wrapped when distributed
+    ref: Optional[torch.nn.Module]
+    prm: Optional[torch.nn.Module]
+    prm_tokenizer: object
+    prm_meta: dict
+    records: list
+    sampler: data.Sampler
+    optimizer: torch.optim.Optimizer
+    scheduler: object
+    total_steps: int
+    reward_fn: Optional[RewardFn]
+
+
+def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None) -> GrpoState:
+    """``reward_fn`` replaces the PRM + checker reward (for experiments and tests)."""
+    seed_everything(cfg.seed + rt.rank)  # ranks sample different completions
+    records = data.load_grpo(cfg.data)
+    lm, tok = models.load(cfg.model)
+    lm.to(rt.device)
+    ref = None
+    if cfg.beta > 0:
+        ref = copy.deepcopy(lm).eval()
+        for p in ref.parameters():
+            p.requires_grad_(False)
+    prm = prm_tok = None
+    prm_meta: dict = {}
+    if cfg.prm and cfg.prm_weight != 0 and reward_fn is None:
+        from . import prm as prm_mod
+
+        prm, prm_tok = prm_mod.load_reward_model(cfg.prm, cfg.model.dtype, cfg.model.attn_implementation)
+        prm_meta = prm_mod.read_meta(cfg.prm)
+        prm.to(rt.device).eval()
+        for p in prm.parameters():
+            p.requires_grad_(False)
+    sampler = data.Sampler(len(records), cfg.batch_size * cfg.grad_accum * rt.world_size, cfg.seed)
+    total = cfg.max_steps or cfg.epochs * sampler.steps_per_epoch()
+    optimizer = loop.build_optimizer(cfg, [p for p in lm.parameters() if p.requires_grad])
+    scheduler = loop.build_scheduler(cfg, optimizer, total * cfg.updates_per_batch)
+    policy = loop.wrap_ddp(rt, PolicyLogprobs(lm))
+    return GrpoState(cfg, rt, tok, lm, policy, ref, prm, prm_tok, prm_meta, records, sampler, optimizer, scheduler,
+                     total, reward_fn)
+
+
+@torch.no_grad()
+def rollout(st: GrpoState, idx: list[int]) -> dict:
+    """G sampled completions for each prompt of ``idx``: ids [N, P+T], attention, completion mask, texts."""
+    cfg, tok, dev = st.cfg, st.tokenizer, st.rt.device
+    prompts = [data.prompt_ids(tok, st.records[i]["prompt"])[-cfg.max_prompt_len:] for i in idx]
+    rows = [p for p in prompts for _ in range(cfg.group_size)]
+    ids, attn = data.pad_rows(rows, tok.pad_token_id, left=True)
+    ids, attn = ids.to(dev), attn.to(dev)
+    st.lm.eval()
+    chunk = cfg.generation_batch_size or len(rows)
+    outs = []
+    for b in range(0, len(rows), chunk):
+        outs.append(st.lm.generate(
+            input_ids=ids[b:b + chunk], attention_mask=attn[b:b + chunk], do_sample=True,
+            temperature=cfg.temperature, top_p=cfg.top_p, top_k=0, max_new_tokens=cfg.max_new_tokens,
+            pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, use_cache=True))
+    width = max(o.shape[1] for o in outs)
+    seq = torch.cat([torch.nn.functional.pad(o, (0, width - o.shape[1]), value=tok.pad_token_id) for o in outs])
+    n_prompt = ids.shape[1]
+    comp = seq[:, n_prompt:]
+    is_eos = comp == tok.eos_token_id
+    # keep tokens up to and including the first EOS
+    after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0
+    comp_mask = (~after_eos).long()
+    comp = comp.masked_fill(after_eos, tok.pad_token_id)
+    full = torch.cat([ids, comp], dim=1)
+    full_attn = torch.cat([attn, comp_mask], dim=1)
+    texts = [tok.decode(c[m.bool() & (c != tok.eos_token_id)], skip_special_tokens=True)
+             for c, m in zip(comp, comp_mask)]
+    return {"idx": idx, "ids": full, "attn": full_attn, "mask": comp_mask, "n_prompt": n_prompt, "texts": texts,
+            "stopped": is_eos.any(-1)}
+
+
+@torch.no_grad()
+def score(st: GrpoState, batch: dict) -> dict:
+    """Rewards of every sample: PRM aggregate and/or the checker's verdict; accuracy against gold."""
+    from .answer import check_answer
+
+    cfg = st.cfg
+    recs = [st.records[i] for i in batch["idx"] for _ in range(cfg.group_size)]
+    correct = []
+    for r, text in zip(recs, batch["texts"]):
+        _, ok = check_answer(r["task"], text, r["gold"], r.get("options"))
+        correct.append(1.0 if ok else 0.0)
+    prm_r = [0.0] * len(recs)
+    if st.reward_fn is not None:
+        rewards = [float(x) for x in st.reward_fn(recs, batch["texts"])]
+    else:
+        if st.prm is not None:
+            from .prm import score_steps
+
+            sep = st.prm_meta.get("step_separator", "\n")
+            steps = [data.split_steps(t, sep) for t in batch["texts"]]
+            scores = score_steps(st.prm, st.prm_tokenizer, [r["prompt"] for r in recs], steps, sep,
+                                 int(st.prm_meta.get("max_seq_len", 4096)), st.rt.device)
+            prm_r = [aggregate_steps(s, cfg.aggregate, cfg.softmin_temperature) for s in scores]
+        rewards = [cfg.prm_weight * p + cfg.verifiable_weight * c for p, c in zip(prm_r, correct)]
+    r = torch.tensor(rewards, dtype=torch.float32)
+    adv = group_advantages(r, cfg.group_size, cfg.adv_eps)
+    zero_var = (r.view(-1, cfg.group_size).std(dim=1, unbiased=False) == 0).float()
+    batch.update(rewards=r, adv=adv.to(st.rt.device), correct=torch.tensor(correct), prm_reward=torch.tensor(prm_r),
+                 zero_var=zero_var)
+    return batch
+
+
+@torch.no_grad()
+def behaviour_logprobs(st: GrpoState, batch: dict) -> dict:
+    """log-probs under the behaviour policy (needed when updates_per_batch > 1) and the reference."""
+    cfg = st.cfg
+    args = (batch["ids"], batch["attn"], batch["n_prompt"], cfg.temperature)
+    st.lm.eval()
+    batch["old_logp"] = token_logprobs(st.lm, *args) if cfg.updates_per_batch > 1 else None
+    batch["ref_logp"] = token_logprobs(st.ref, *args) if st.ref is not None else None
+    return batch
+
+
+def update(st: GrpoState, batches: list[dict]) -> dict:
+    """updates_per_batch optimizer steps over the rank's micro-batches; returns summed statistics."""
+    cfg, rt = st.cfg, st.rt
+    denom = max(1.0, rt.all_sum(sum(float(b["mask"].sum()) for b in batches)))
+    totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0, "grad_norm": 0.0}
+    params = [p for p in st.lm.parameters() if p.requires_grad]
+    for _ in range(cfg.updates_per_batch):
+        st.lm.train()
+        for i, b in enumerate(batches):
+            sync = i == len(batches) - 1
+            with loop.accumulation_context(rt, st.policy, sync):
+                logp = st.policy(b["ids"], b["attn"], b["n_prompt"], cfg.temperature)
+                old = b["old_logp"] if b["old_logp"] is not None else logp.detach()
+                loss, stats = policy_loss(logp, old, b["ref_logp"], b["adv"], b["mask"], cfg.epsilon, cfg.beta, denom)
+                loop.backward(rt, loss)
+            totals["loss"] += float(loss.detach()) / cfg.updates_per_batch
+            for k in ("kl", "clipped", "tokens"):
+                totals[k] += stats[k]
+        totals["grad_norm"] = loop.optimizer_step(cfg, params, st.optimizer, st.scheduler)
+    return totals
+
+
+def train_step(st: GrpoState, step: int) -> loop.StepResult:
+    cfg, rt = st.cfg, st.rt
+    micro = st.sampler.rank_micro_batches(step, rt.rank, rt.world_size, cfg.batch_size, cfg.grad_accum)
+    t0 = time.perf_counter()
+    batches = [rollout(st, m) for m in micro]
+    t1 = time.perf_counter()
+    batches = [score(st, b) for b in batches]
+    t2 = time.perf_counter()
+    batches = [behaviour_logprobs(st, b) for b in batches]
+    totals = update(st, batches)
+    t3 = time.perf_counter()
+
+    def mean_of(key):
+        return rt.all_sum(sum(float(b[key].sum()) for b in batches)) / max(1.0, rt.all_sum(
+            sum(b[key].numel() for b in batches)))
+
+    n_tokens = rt.all_sum(totals["tokens"])
+    n_samples = rt.all_sum(sum(b["mask"].shape[0] for b in batches))
+    metrics = {
+        "reward": mean_of("rewards"),
+        "prm_reward": mean_of("prm_reward"),
+        "accuracy": mean_of("correct"),
+        "kl": rt.all_sum(totals["kl"]) / max(1.0, n_tokens),
+        "clip_fraction": rt.all_sum(totals["clipped"]) / max(1.0, n_tokens),
+        "completion_length": rt.all_sum(sum(float(b["mask"].sum()) for b in batches)) / max(1.0, n_samples),
+        "stopped_fraction": mean_of("stopped"),
+        "zero_std_group_fraction": mean_of("zero_var"),
+        "grad_norm": totals["grad_norm"],
+        "rollout_s": t1 - t0, "score_s": t2 - t1, "update_s": t3 - t2,
+    }
+    tokens = sum(int(b["attn"].sum()) for b in batches)
+    return loop.StepResult(totals["loss"], tokens, metrics)
+
+
+def write_final(st: GrpoState, folder: str) -> None:
+    import json
+
+    st.lm.save_pretrained(folder)
+    st.tokenizer.save_pretrained(folder)
+    with open(folder + "/agentark_job.json", "w") as f:
+        json.dump({"job": "grpo", "config": to_dict(st.cfg), "steps": st.total_steps}, f, indent=1)
+
+
+def main(cfg: GrpoConfig, rt: Runtime, resume: str | None, reward_fn: Optional[RewardFn] = None) -> dict:
+    st = setup(cfg, rt, reward_fn)
+    final = loop.run("grpo", cfg, rt, st.lm, st.optimizer, st.scheduler, st.total_steps,
+                     lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
+                     extra_start={"prompts": len(st.records), "group_size": cfg.group_size,
+                                  "reward": "custom" if reward_fn else ("prm" if st.prm is not None else "verifiable")})
+    return {"output": final, "steps": st.total_steps}
