@@ -40,7 +40,8 @@ demo: setup
 	$(AGENTARK) demo
 
 bench: setup
-	$(AGENTARK) bench
+	$(PY) -m agentark_trainer bench --config trainer/bench/cpu-tiny.json
+	NODE_LLAMA_CPP_SKIP_DOWNLOAD=true node --import ./node_modules/tsx/dist/loader.mjs infra/llm-server/bench.ts
 
 dev-up: setup
 	$(AGENTARK) dev up

@@ -88,6 +88,8 @@ export const RunConfig = z
     judge: JudgeConfig.default(JudgeConfig.parse({})),
     /** Child workflows in flight at once (sliding window). */
     window: z.number().int().min(1).max(500).default(200),
+    /** Children one execution starts before it continues as new (keeps each history short). */
+    childrenPerExecution: z.number().int().min(1).max(5000).default(1000),
     llmQueue: z.string().min(1).default(LLM_QUEUE),
     /** Base of every sampling seed, so a repeated run asks exactly the same questions (and hits the cache). */
     seed: z.number().int().nonnegative().default(0),

@@ -16,9 +16,6 @@ import { GenerateProgress, problemDone, ProblemOutcome, progressQuery } from './
 export const generateWorkflowId = (runId: string): string => `generate-${runId}`;
 export const debateWorkflowId = (runId: string, problemId: string): string => `debate-${runId}-${problemId}`;
 
-/** Children started per execution before continuing as new, to keep each history short. */
-const CHILDREN_PER_EXECUTION = 1000;
-
 const Counters = z.object({
   done: z.number().int().default(0),
   failed: z.number().int().default(0),
@@ -165,11 +162,13 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
       continue;
     }
     const batch: Problem[] = [];
-    while (buffer.length && inFlight.size + batch.length < config.window) batch.push(buffer.shift()!);
+    while (buffer.length && inFlight.size + batch.length < config.window && started + batch.length < config.childrenPerExecution) {
+      batch.push(buffer.shift()!);
+    }
     await Promise.all(batch.map(start));
 
     const finished = () => buffer.length === 0 && state.nextPart >= state.parts && inFlight.size === 0;
-    const mustRollOver = () => started >= CHILDREN_PER_EXECUTION || workflowInfo().continueAsNewSuggested;
+    const mustRollOver = () => started >= config.childrenPerExecution || workflowInfo().continueAsNewSuggested;
     await condition(() => finished() || mustRollOver() || (inFlight.size < config.window && (buffer.length > 0 || state.nextPart < state.parts)));
     upsertSearchAttributes([{ key: PROGRESS, value: state.total ? (c.done + c.alreadyDone) / state.total : 1 }]);
     if (finished()) break;

@@ -44,6 +44,8 @@ export async function probeTeacher(rawInput: ProbeTeacherInput): Promise<{ key: 
     ...(input.model ? { model: input.model } : {}),
     messages: [{ role: 'user', content: input.question }],
     sampling: { temperature: 0, maxTokens: input.maxTokens, seed: 0 },
+    // A probe checks the live teacher: never answer it from the cache.
+    cache: false,
   };
   const result = await llmActivities(input.llmQueue).chatCompletion(request);
   const reply = result.choices[0]?.content ?? '';

@@ -7,11 +7,11 @@ import type { z } from 'zod';
 import { buildDatasets, type BuildDatasetsResult } from '../../activities/datasets/build-datasets';
 import type * as Manifest from '../../activities/store/manifest';
 import { openStore, type ArtifactStore } from '../../activities/store/store';
-import type { TokenUsage } from '../../core/chat';
-import { debateKey, type DebateRecord, type Extraction } from '../../core/debate-record';
+import { debateKey, type DebateRecord } from '../../core/debate-record';
 import type { Problem } from '../../core/problem';
 import { firstRoundMessage } from '../../core/prompts';
 import { DaRecord, DatasetStats, GrpoRecord, PrmRecord, RsftRecord } from '../../core/records';
+import { debate, none, numeric } from './debate-record-builder';
 import { emptyPrefix, ensureBucket, TEST_BUCKET } from './store/s3-test-env';
 
 // What the stage folder holds at the moment its manifest is written: the manifest must come last.
@@ -29,41 +29,6 @@ jest.mock('../../activities/store/manifest', () => {
     },
   };
 });
-
-/** [content, correct, extracted]; verifiedBy follows from `correct`. */
-type TurnSpec = [string, boolean | null, string | null];
-
-interface DebateSpec {
-  rounds: TurnSpec[][];
-  roundsPlanned?: number;
-  earlyStopAfterRound?: number;
-  callsSaved?: number;
-  summarizer: TurnSpec;
-  extraction: Omit<Extraction, 'consensusCorrect'>;
-  usage: TokenUsage;
-}
-
-function debate(runId: string, problem: Problem, spec: DebateSpec): DebateRecord {
-  const verdict = ([content, correct, extracted]: TurnSpec) => ({ content, correct, extracted, verifiedBy: correct === null ? 'none' : 'rule' }) as const;
-  return {
-    runId,
-    problem,
-    agents: spec.rounds[0].length,
-    roundsPlanned: spec.roundsPlanned ?? spec.rounds.length,
-    rounds: spec.rounds.map((turns, r) => ({
-      round: r + 1,
-      turns: turns.map((turn, agent) => ({ ...verdict(turn), agent, model: 'teacher', finishReason: 'stop' as const })),
-    })),
-    earlyStopAfterRound: spec.earlyStopAfterRound ?? null,
-    callsSaved: spec.callsSaved ?? 0,
-    summarizer: { ...verdict(spec.summarizer), model: 'teacher' },
-    extraction: { ...spec.extraction, consensusCorrect: spec.summarizer[1] },
-    usage: spec.usage,
-  };
-}
-
-const numeric = (id: string, question: string, gold: string): Problem => ({ id, task: 'numeric', question, gold });
-const none = { correctiveTraces: [], diverseAgents: [], diverseSelectedBy: 'none' as const };
 
 const P0 = numeric('p0', 'What is 2 + 2?', '4');
 const P1 = numeric('p1', 'Tom has 3 apples and buys 2. How many?', '5');

@@ -1,4 +1,25 @@
 import { MAX_STEPS, splitSteps } from '../../core/steps';
+import vectorsJson from '../../core/steps-vectors.json';
+
+interface Vector {
+  name: string;
+  text: string;
+  steps: string[];
+}
+
+const vectors = vectorsJson as Vector[];
+
+describe('shared step-splitting vectors (core/steps-vectors.json)', () => {
+  it('are many, uniquely named, and reach the step cap', () => {
+    expect(vectors.length).toBeGreaterThanOrEqual(25);
+    expect(new Set(vectors.map((v) => v.name)).size).toBe(vectors.length);
+    expect(vectors.some((v) => v.steps.length === MAX_STEPS)).toBe(true);
+  });
+
+  it.each(vectors.map((v) => [v.name, v] as const))('%s', (_name, v) => {
+    expect(splitSteps(v.text)).toEqual(v.steps);
+  });
+});
 
 describe('splitSteps', () => {
   it('splits on blank lines, trims, and drops empty pieces', () => {

@@ -48,6 +48,8 @@ describeIfData('generateDebates with a scripted fake teacher (200 GSM8K problems
     debate: { agents: AGENTS, rounds: ROUNDS, earlyStop: 'never' as const },
     judge: { enabled: true, k: K },
     window: 100,
+    // Small, so the run continues as new several times on the way.
+    childrenPerExecution: 64,
   });
 
   let runId: string;
@@ -57,6 +59,10 @@ describeIfData('generateDebates with a scripted fake teacher (200 GSM8K problems
     const t0 = Date.now();
     const result = await harness.generate(config(runId));
     const wallMs = Date.now() - t0;
+    // It continued as new on the way (64 children per execution) and still lost no problem.
+    let executions = 0;
+    for await (const _ of harness.client.workflow.list({ query: `WorkflowId = '${generateWorkflowId(runId)}'` })) executions++;
+    expect(executions).toBeGreaterThanOrEqual(Math.ceil(N / 64));
 
     const finals = [...sims.values()].map((s) => s.correctByRound[ROUNDS - 1]);
     const judged = finals.filter((a) => a > K).length;
@@ -120,6 +126,25 @@ describeIfData('generateDebates with a scripted fake teacher (200 GSM8K problems
     expect(again.done).toBe(0);
     expect(fake.log).toHaveLength(0);
   }, 120_000);
+
+  it('early stop on unanimity saves exactly the calls the script implies', async () => {
+    fake.resetLog();
+    const subset = 100;
+    const stopId = uniqueRunId('fake-early-stop');
+    // Its own store: round-1 replies of the runs above would otherwise come from the cache.
+    const result = await harness.generate({ ...config(stopId, subset), store: `${harness.store}-early-stop`, debate: { agents: AGENTS, rounds: ROUNDS, earlyStop: 'unanimous' } });
+    const early = problems.slice(0, subset).map((p) =>
+      simulateDebate({ problemId: p.id, gold: p.gold, agents: AGENTS, rounds: ROUNDS, errorRates, seed: fakeSeed, earlyStop: 'unanimous' }),
+    );
+    const saved = early.reduce((s, x) => s + AGENTS * (ROUNDS - x.roundsRun), 0);
+    const judged = early.filter((x) => x.correctByRound[x.roundsRun - 1] > K).length;
+    const { stats } = await readRunDatasets(`${harness.store}-early-stop`, stopId);
+    expect(stats.earlyStop).toEqual({ problems: early.filter((x) => x.roundsRun < ROUNDS).length, callsSaved: saved });
+    expect(result.callsSaved).toBe(saved);
+    expect(result.calls).toBe(early.reduce((s, x) => s + AGENTS * x.roundsRun + 1, 0) + judged);
+    expect(stats.consensus.correct).toBe(early.filter((x) => x.consensusCorrect).length);
+    console.log(`early stop: ${result.calls} calls instead of ${result.calls + saved} (${saved} saved, ${((100 * saved) / (result.calls + saved)).toFixed(1)}%) on ${subset} problems`);
+  }, 180_000);
 
   it('a new run id on the same store gets every reply from the cache', async () => {
     fake.resetLog();

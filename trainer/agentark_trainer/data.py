@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator
 
 import torch
 
@@ -248,10 +248,3 @@ def pad_rows(rows: list[list[int]], pad_id: int, left: bool = False) -> tuple[to
             mask[i, :len(r)] = 1
     return ids, mask
 
-
-def split_steps(text: str, sep: Optional[str] = "\n") -> list[str]:
-    """Split a completion into reasoning steps for PRM scoring: non-empty lines (or paragraphs if
-    sep is a blank line). Must agree with how prm.jsonl steps were joined (step_separator)."""
-    parts = [p.strip() for p in text.split(sep or "\n")]
-    parts = [p for p in parts if p]
-    return parts or [text.strip() or text]

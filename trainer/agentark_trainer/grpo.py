@@ -2,7 +2,8 @@
 
 One step, top to bottom:
   1. rollout  - G samples per prompt from the behaviour policy (the current weights), temperature T
-  2. reward   - the PRM scores each step of a completion; the scores are aggregated (min by default),
+  2. reward   - the PRM scores each step of a completion, its steps cut by the rule that cut the PRM's
+                training data (steps.py, the port of core/steps.ts); the scores are aggregated (min by default),
                 optionally mixed with the verifiable reward of the answer checker
   3. advantage- A = (R - mean(R_group)) / (std(R_group) + eps), std over the G samples of the group
                 (population std), the same A for every token of a sample
@@ -211,13 +212,12 @@ def score(st: GrpoState, batch: dict) -> dict:
         rewards = [float(x) for x in st.reward_fn(recs, batch["texts"])]
     else:
         if st.prm is not None:
-            from .prm import score_steps
+            from .prm import score_completions
 
-            sep = st.prm_meta.get("step_separator", "\n")
-            steps = [data.split_steps(t, sep) for t in batch["texts"]]
-            scores = score_steps(st.prm, st.prm_tokenizer, [r["prompt"] for r in recs], steps, sep,
-                                 int(st.prm_meta.get("max_seq_len", 4096)), st.rt.device)
-            prm_r = [aggregate_steps(s, cfg.aggregate, cfg.softmin_temperature) for s in scores]
+            scores = score_completions(st.prm, st.prm_tokenizer, [r["prompt"] for r in recs], batch["texts"],
+                                       st.prm_meta, st.rt.device)
+            # a completion with no step has nothing the PRM could approve of: the lowest score
+            prm_r = [aggregate_steps(s, cfg.aggregate, cfg.softmin_temperature) if s else 0.0 for s in scores]
         rewards = [cfg.prm_weight * p + cfg.verifiable_weight * c for p, c in zip(prm_r, correct)]
     r = torch.tensor(rewards, dtype=torch.float32)
     adv = group_advantages(r, cfg.group_size, cfg.adv_eps)

@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file
 from . import data, loop, models
 from .config import ModelSpec, PrmConfig, to_dict
 from .runtime import Runtime, seed_everything
+from .steps import split_steps
 
 log = logging.getLogger(__name__)
 HEAD_FILE = "reward_head.safetensors"
@@ -142,6 +143,22 @@ def score_steps(rm: RewardModel, tok, prompts: list[str], step_lists: list[list[
         index, _ = data.pad_rows(ends, -1)
         r = torch.sigmoid(rm(ids.to(device), mask.to(device), index.to(device)))
         out += [r[i, :len(e)].tolist() for i, e in enumerate(ends)]
+    return out
+
+
+@torch.no_grad()
+def score_completions(rm: RewardModel, tok, prompts: list[str], completions: list[str], meta: dict,
+                      device) -> list[list[float]]:
+    """sigmoid(R) of every step of each completion, its steps cut by the rule that cut prm.jsonl
+    (steps.split_steps, the port of core/steps.ts) and joined with the PRM's own step_separator.
+    A completion with no step (empty or blank) gets no score: an empty list."""
+    step_lists = [split_steps(c) for c in completions]
+    scored = [i for i, s in enumerate(step_lists) if s]
+    scores = score_steps(rm, tok, [prompts[i] for i in scored], [step_lists[i] for i in scored],
+                         meta.get("step_separator", "\n"), int(meta.get("max_seq_len", 4096)), device)
+    out: list[list[float]] = [[] for _ in completions]
+    for i, s in zip(scored, scores):
+        out[i] = s
     return out
 
 

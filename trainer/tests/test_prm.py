@@ -91,3 +91,27 @@ def test_prm_loss_goes_down_and_ranks_correct_steps_higher(tiny_model_dir, data_
     rec = toy_prm_records(6)[0]
     scores = prm.score_steps(rm, tok, [rec["prompt"]] * 3, [t["steps"] for t in rec["traces"]], "\n", 128, "cpu")
     assert min(scores[0]) > max(max(scores[1]), max(scores[2]))
+
+
+def test_completions_are_scored_on_the_steps_core_steps_ts_would_cut(tiny_model_dir):
+    from agentark_trainer import models
+    from agentark_trainer.config import ModelSpec
+
+    torch.manual_seed(0)
+    lm, tok = models.load(ModelSpec(path=tiny_model_dir))
+    rm = prm.RewardModel(models.backbone_of(lm), lm.config.hidden_size).eval()
+    meta = {"step_separator": "\n", "max_seq_len": 128}
+    completions = [
+        "We add 3 and 4.\nThat is 7.\n\nSo the sum is 7.\n\n#### 7",  # blank lines; the answer joins the last step
+        "Let us see.\n1. We add 3 and 4.\n2. The sum is 7.",  # one block with numbered steps
+        " \n\n ",  # no step at all
+    ]
+    got = prm.score_completions(rm, tok, ["What is 3 plus 4?"] * 3, completions, meta, "cpu")
+    want = prm.score_steps(rm, tok, ["What is 3 plus 4?"] * 2, [
+        ["We add 3 and 4.\nThat is 7.", "So the sum is 7.\n#### 7"],
+        ["Let us see.", "1. We add 3 and 4.", "2. The sum is 7."],
+    ], "\n", 128, "cpu")
+    assert [len(s) for s in got] == [2, 3, 0]
+    for g, w in zip(got, want):
+        assert g == pytest.approx(w)
+    assert got[2] == []
