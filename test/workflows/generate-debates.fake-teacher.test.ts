@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { canonicalNumber, startFakeLlmServer, simulateDebate, type FakeLlmServer, type SimulatedDebate } from '../fixtures/fake-llm';
 import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, startHarness, uniqueRunId, type Harness } from './harness';
 import type { Problem } from '../../core/problem';
@@ -114,7 +115,7 @@ describeIfData('generateDebates with a scripted fake teacher (200 GSM8K problems
       const dir = path.resolve(__dirname, '../replay/histories');
       fs.mkdirSync(dir, { recursive: true });
       for (const [i, h] of histories.entries()) {
-        fs.writeFileSync(path.join(dir, `${['generateDebates', 'debateProblem-1', 'debateProblem-2'][i]}.json`), JSON.stringify(h.history));
+        fs.writeFileSync(path.join(dir, `${['generateDebates', 'debateProblem-1', 'debateProblem-2'][i]}.json`), historyToJSON(h.history));
       }
     }
   }, 300_000);

@@ -31,3 +31,15 @@ def test_mfu_formula():
     assert bench.flops_train(s, 16) == 6 * 1000 + 12 * 2 * 4 * 8 * 16
     rep = bench._report(100, [0.5, 1.0, 2.0], 10.0, 1e4, __import__("torch").device("cpu"))
     assert rep["tokens_per_s"] == 100 and rep["mfu"] == 0.1
+
+
+def test_checked_in_bench_configs_load():
+    from pathlib import Path
+
+    from agentark_trainer.config import BenchConfig, load_config
+
+    files = sorted((Path(__file__).parent / "../bench").glob("*.json"))
+    assert {f.name for f in files} >= {"cpu-tiny.json", "h100-qwen3-0.6b.json", "h100-qwen3-1.7b.json"}
+    for f in files:
+        cfg = load_config(BenchConfig, str(f))
+        assert cfg.compare_trl, f.name  # every bench prints ours vs TRL measured in the same run
