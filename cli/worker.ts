@@ -1,5 +1,5 @@
 import { Command, Argument } from 'commander';
-import { connect, createLlmWorker, createMainWorker } from '../workers/create';
+import { runWorker } from '../workers/create';
 
 /** `agentark worker main|llm`: run one worker process in the foreground until SIGINT/SIGTERM. */
 export function registerWorker(program: Command): void {
@@ -9,16 +9,6 @@ export function registerWorker(program: Command): void {
     .addArgument(new Argument('<kind>', 'which worker').choices(['main', 'llm']))
     .option('--concurrency <n>', 'llm worker: concurrent teacher calls (default AGENTARK_LLM_CONCURRENCY or 8)', Number)
     .action(async (kind: 'main' | 'llm', opts: { concurrency?: number }) => {
-      const connection = await connect();
-      try {
-        const worker =
-          kind === 'main'
-            ? await createMainWorker({ connection })
-            : await createLlmWorker({ connection, ...(opts.concurrency ? { concurrency: opts.concurrency } : {}) });
-        console.error(`agentark ${kind} worker polling task queue "${worker.options.taskQueue}"`);
-        await worker.run();
-      } finally {
-        await connection.close();
-      }
+      await runWorker(kind, opts.concurrency ? { concurrency: opts.concurrency } : {});
     });
 }

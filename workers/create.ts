@@ -44,3 +44,15 @@ export async function createLlmWorker(opts: { connection: NativeConnection; task
     maxConcurrentActivityTaskExecutions: concurrency,
   });
 }
+
+/** Run one worker in the foreground until SIGINT/SIGTERM (the Runtime's default shutdown signals). */
+export async function runWorker(kind: 'main' | 'llm', opts: { concurrency?: number } = {}): Promise<void> {
+  const connection = await connect();
+  try {
+    const worker = kind === 'main' ? await createMainWorker({ connection }) : await createLlmWorker({ connection, ...opts });
+    console.error(`agentark ${kind} worker polling task queue "${worker.options.taskQueue}"`);
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
+}

@@ -1,16 +1,7 @@
-import { connect, createLlmWorker } from './create';
+import { runWorker } from './create';
 
-/** The llm worker process: `tsx workers/llm.ts` (AGENTARK_LLM_CONCURRENCY calls at once). */
-async function run(): Promise<void> {
-  const connection = await connect();
-  try {
-    await (await createLlmWorker({ connection })).run();
-  } finally {
-    await connection.close();
-  }
-}
-
-run().catch((err) => {
+/** The llm worker process: `tsx workers/llm.ts` (same as `agentark worker llm`). */
+runWorker('llm').catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });

@@ -1,16 +1,7 @@
-import { connect, createMainWorker } from './create';
+import { runWorker } from './create';
 
-/** The main worker process: `tsx workers/main.ts`. Stops gracefully on SIGINT/SIGTERM. */
-async function run(): Promise<void> {
-  const connection = await connect();
-  try {
-    await (await createMainWorker({ connection })).run();
-  } finally {
-    await connection.close();
-  }
-}
-
-run().catch((err) => {
+/** The main worker process: `tsx workers/main.ts` (same as `agentark worker main`). */
+runWorker('main').catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
