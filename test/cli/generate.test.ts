@@ -1,0 +1,60 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { connectClient } from '../../cli/client';
+
+const repo = path.resolve(__dirname, '../..');
+const agentark = path.join(repo, 'bin/agentark');
+
+/** Runs the real `agentark` command as a user would, in its own process. */
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(agentark, args, { cwd: repo }, (err, stdout, stderr) => {
+      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+describe('agentark generate / status: bad input gets a clear error', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'agentark-generate-'));
+  const file = (name: string, text: string): string => {
+    const p = path.join(dir, name);
+    writeFileSync(p, text);
+    return p;
+  };
+
+  it('names the file when the config is not JSON', async () => {
+    const bad = file('truncated.json', '{"runId": "x", "dataset": {');
+    const r = await runCli(['generate', '--config', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`config ${bad} is not valid JSON`);
+  });
+
+  it('names every bad field of the config', async () => {
+    const bad = file('fields.json', JSON.stringify({ runId: 'bad id!', dataset: { format: 'gsm8k' }, debate: { agents: 0 }, window: 9000 }));
+    const r = await runCli(['generate', '--config', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`config ${bad} is invalid`);
+    for (const field of ['runId', 'dataset.url', 'debate.agents', 'window']) expect(r.stderr).toContain(`  ${field}: `);
+  });
+
+  it('checks the example configs that ship with the project', async () => {
+    // --detach against a task queue no worker polls: the run is only validated and started, never executed.
+    const runId = `cli-${Date.now()}`;
+    const r = await runCli(['generate', '--config', path.join(repo, 'examples/demo.json'), '--run-id', runId, '--detach', '--task-queue', 'no-worker-polls-this']);
+    const { client, close } = await connectClient();
+    await client.workflow.getHandle(`generate-${runId}`).terminate('test cleanup').catch(() => undefined);
+    await close();
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/run cli-\d+ started/);
+    expect(r.stdout).toContain('http://127.0.0.1:8233/namespaces/default/workflows/generate-cli-');
+  });
+
+  it('status of an unknown run says so', async () => {
+    const r = await runCli(['status', `no-such-run-${Date.now()}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/no run no-such-run-\d+/);
+  });
+});
