@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connectClient } from '../../cli/client';
+import { readRunConfig } from '../../cli/config-file';
 
 const repo = path.resolve(__dirname, '../..');
 const agentark = path.join(repo, 'bin/agentark');
@@ -50,6 +51,10 @@ describe('agentark generate / status: bad input gets a clear error', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/run cli-\d+ started/);
     expect(r.stdout).toContain('http://127.0.0.1:8233/namespaces/default/workflows/generate-cli-');
+  });
+
+  it.each(['demo.json', 'gsm8k.json'])('examples/%s is a valid run config', (name) => {
+    expect(readRunConfig(path.join(repo, 'examples', name)).runId.length).toBeGreaterThan(0);
   });
 
   it('status of an unknown run says so', async () => {
