@@ -1,4 +1,6 @@
 /** Jest runs TypeScript through swc (no type-check here: `make typecheck` does that). */
+// The AWS SDK's notice about its future Node 22 requirement; the pinned SDK runs on Node 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 module.exports = {
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],

@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import { Command } from 'commander';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { devEnv, devUp } from '../infra/dev/services';
 import { repoRoot } from '../infra/dev/paths';
 import { connect, createLlmWorker, createMainWorker } from '../workers/create';
@@ -26,6 +27,8 @@ export function registerDemo(program: Command): void {
     .option('--run-id <id>', "override the config's runId (the same id again resumes: finished problems are not redone)")
     .action(async (opts: { config: string; runId?: string }) => {
       const config = readRunConfig(opts.config, opts.runId ? { runId: opts.runId } : {});
+      // The in-process workers' INFO lines would bury the demo's own output.
+      Runtime.install({ logger: new DefaultLogger('WARN') });
       for (const r of await devUp()) {
         console.log(`${r.name.padEnd(9)} ${r.state === 'started' ? `started in ${(r.ms / 1000).toFixed(1)} s` : 'already running'}`);
       }

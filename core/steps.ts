@@ -2,7 +2,7 @@
  * The one rule that splits a solution into the steps the PRM labels and scores (DATA.md, prm.jsonl).
  * The trainer never re-splits: whatever this returns is what a step means everywhere.
  *
- * 1. Line endings are normalised; the text is split on blank lines (lines of only whitespace).
+ * 1. Line endings are normalised; the text is split on blank lines (lines holding nothing but spaces, tabs, form feeds, vertical tabs or no-break spaces).
  * 2. When that leaves a single block, it is split instead before each numbered-step line —
  *    `1.`, `1)`, `Step 1:` at a line start (optionally after `#` headings or `**`) — provided there
  *    are at least two of them; text before the first one is a step of its own. `1.` needs a space
