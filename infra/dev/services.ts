@@ -68,7 +68,10 @@ export function temporalSpec(opts: { name?: string; port?: number; uiPort?: numb
       '--port', String(port),
       '--ui-port', String(opts.uiPort ?? devPorts.temporalUi),
       '--db-filename', opts.dbFile ?? path.join(stateDir, 'temporal.sqlite'),
+      // WAL with synchronous=NORMAL: a crash of any process loses nothing committed; only a power cut
+      // can drop the last transactions. It halves the fsyncs that bound the dev server's throughput.
       '--sqlite-pragma', 'journal_mode=WAL',
+      '--sqlite-pragma', 'synchronous=NORMAL',
       '--log-level', 'warn',
       ...Object.entries(searchAttributeRegistrations).flatMap(([k, t]) => ['--search-attribute', `${k}=${t}`]),
     ],
