@@ -43,7 +43,7 @@ export const chatCompletionRequestSchema = z.object({
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   presence_penalty: z.number().min(-2).max(2).nullish(),
   response_format: responseFormat.nullish(),
-  // Token-by-token streaming is not implemented: callers here batch whole answers, so `stream: true` gets a 400.
+  // Token-by-token streaming is left out on purpose: callers here batch whole answers, so `stream: true` gets a 400.
   stream: z.boolean().nullish(),
   logprobs: z.boolean().nullish(),
   tools: z.array(z.unknown()).nullish(),
