@@ -1,4 +1,4 @@
 // Activities of the main worker (CPU: store, datasets, verification, reports).
 export { putJsonArtifact } from './artifacts';
-export { prepareProblems, problemsPage, writeDebate } from './debate';
+export { prepareProblems, problemsPage, settleInFlight, writeDebate } from './debate';
 export { buildDatasets } from './datasets/build-datasets';

@@ -27,9 +27,22 @@ async function main(): Promise<void> {
   } catch (err) {
     const e = err as { code?: string; exitCode?: number; message?: string };
     if (e.code?.startsWith('commander.')) process.exit(e.exitCode ?? 1);
-    process.stderr.write(`agentark: ${e.message ?? String(err)}\n`);
+    process.stderr.write(`agentark: ${describeError(err)}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * An error with its causes: a failed workflow's own message is only "Workflow execution failed";
+ * what the user needs is the ApplicationFailure underneath (its type and message).
+ */
+export function describeError(err: unknown): string {
+  const parts: string[] = [];
+  for (let e = err as { message?: string; type?: string; cause?: unknown } | undefined; e; e = e.cause as typeof e) {
+    parts.push(e.type ? `${e.message} [${e.type}]` : String(e.message ?? e));
+    if (parts.length > 5) break;
+  }
+  return parts.join('\n  caused by: ');
 }
 
 if (require.main === module) void main();

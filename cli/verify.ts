@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
+import { rename, stat, unlink } from 'node:fs/promises';
 import { once } from 'node:events';
 import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -62,7 +62,11 @@ export function registerVerify(program: Command): void {
  * renamed into place at the end: a bad line never leaves a half-written --out behind.
  */
 export async function verifyFile({ task, in: input, out, optionsField }: VerifyOptions): Promise<Summary> {
-  const tmp = join(dirname(out), `.${basename(out)}.${process.pid}.tmp`);
+  const folder = dirname(out);
+  if (!(await stat(folder).then((st) => st.isDirectory(), () => false))) {
+    throw new Error(`--out ${out}: folder ${folder} does not exist`);
+  }
+  const tmp = join(folder, `.${basename(out)}.${process.pid}.tmp`);
   const sink = createWriteStream(tmp);
   const summary: Summary = { lines: 0, correct: 0, wrong: 0, undecided: 0 };
   try {

@@ -15,7 +15,7 @@ export const RunId = z
 export const DatasetFormat = z.enum(['gsm8k', 'math', 'medmcqa', 'metamathqa', 'jsonl', 'demo']);
 
 export const DatasetConfig = z
-  .object({
+  .strictObject({
     format: DatasetFormat,
     /** file:///…, s3://bucket/key or a local path; not used by the `demo` format. */
     url: z.string().min(1).optional(),
@@ -34,7 +34,7 @@ export const DatasetConfig = z
     /** Use only the first `limit` problems. */
     limit: z.number().int().positive().optional(),
     /** The `demo` format: the project's own seeded arithmetic word problems. */
-    demo: z.object({ seed: z.number().int().default(1), count: z.number().int().positive().max(100_000).default(20) }).optional(),
+    demo: z.strictObject({ seed: z.number().int().default(1), count: z.number().int().positive().max(100_000).default(20) }).optional(),
   })
   .superRefine((d, ctx) => {
     if (d.format !== 'demo' && !d.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `required for format '${d.format}'` });
@@ -42,7 +42,7 @@ export const DatasetConfig = z
   });
 export type DatasetConfig = z.infer<typeof DatasetConfig>;
 
-export const TeacherConfig = z.object({
+export const TeacherConfig = z.strictObject({
   /** OpenAI-compatible base URL; the llm worker's OPENAI_BASE_URL when absent. Never an API key. */
   baseUrl: z.string().url().optional(),
   /** Model for every agent (homogeneous debate); the worker's AGENTARK_TEACHER_MODEL or the server's first model when absent. */
@@ -55,20 +55,20 @@ export const TeacherConfig = z.object({
   maxTokens: z.number().int().positive().max(4096).default(512),
 });
 
-export const DebateConfig = z.object({
+export const DebateConfig = z.strictObject({
   agents: z.number().int().min(1).max(16).default(5),
   rounds: z.number().int().min(1).max(10).default(3),
   /** Stop a problem's debate once all agents give the same answer (saves calls; not in the paper). */
   earlyStop: z.enum(['unanimous', 'never']).default('never'),
 });
 
-export const VerifierConfig = z.object({
+export const VerifierConfig = z.strictObject({
   /** Ask the LLM verifier when no rule decides (task `text`). */
   enabled: z.boolean().default(true),
   model: z.string().min(1).optional(),
 });
 
-export const JudgeConfig = z.object({
+export const JudgeConfig = z.strictObject({
   /** Pick the diverse traces with an LLM judge; false → deterministic lexical-diversity fallback. */
   enabled: z.boolean().default(true),
   model: z.string().min(1).optional(),
@@ -77,7 +77,7 @@ export const JudgeConfig = z.object({
 });
 
 export const RunConfig = z
-  .object({
+  .strictObject({
     runId: RunId,
     dataset: DatasetConfig,
     /** Artifact store (s3://bucket/prefix or file:///dir); the workers' AGENTARK_STORE when absent. */

@@ -67,9 +67,4 @@ export const DebateRecord = z.object({
 });
 export type DebateRecord = z.infer<typeof DebateRecord>;
 
-export const debateKey = (runId: string, problemId: string): string => `runs/${runId}/debates/${safeItem(problemId)}.json`;
-
-/** Problem ids become file names: keep them to a safe alphabet, deterministically. */
-export function safeItem(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]/g, (c) => `~${c.charCodeAt(0).toString(16)}`);
-}
+export { debateKey, safeItem } from './ids';

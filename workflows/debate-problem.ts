@@ -13,7 +13,7 @@ import { LLM_QUEUE } from '../core/task-queues';
 import { parseInput } from './parse-input';
 import { problemDone, ProblemOutcome } from './signals';
 
-export const DebateProblemInput = z.object({
+export const DebateProblemInput = z.strictObject({
   runId: RunId,
   problem: Problem,
   teacher: TeacherConfig.default(TeacherConfig.parse({})),
@@ -39,9 +39,12 @@ const { writeDebate } = proxyActivities<typeof debateActivities>({
  * A_correct, corrective traces and the diverse traces for DA, and store the record once.
  */
 export async function debateProblem(rawInput: DebateProblemInput): Promise<ProblemOutcome> {
-  const input = parseInput(DebateProblemInput, rawInput, 'debateProblem');
-  let outcome: ProblemOutcome = { problemId: input.problem?.id ?? '?', ok: false, usage: noUsage, turnsByRound: [], correctByRound: [], consensusCorrect: null, correctAgents: 0, callsSaved: 0 };
+  // Read before validation, so even an invalid input is reported to the parent rather than left hanging.
+  const parentWorkflowId = typeof rawInput?.parentWorkflowId === 'string' ? rawInput.parentWorkflowId : undefined;
+  const problemId = typeof rawInput?.problem?.id === 'string' ? rawInput.problem.id : '?';
+  let outcome: ProblemOutcome = { problemId, ok: false, usage: noUsage, turnsByRound: [], correctByRound: [], consensusCorrect: null, correctAgents: 0, callsSaved: 0 };
   try {
+    const input = parseInput(DebateProblemInput, rawInput, 'debateProblem');
     const record = await debate(input);
     await writeDebate({ record, ...(input.store ? { store: input.store } : {}) });
     const last = record.rounds.length;
@@ -60,9 +63,9 @@ export async function debateProblem(rawInput: DebateProblemInput): Promise<Probl
     outcome = { ...outcome, error: (err as Error).message };
     throw err;
   } finally {
-    if (input.parentWorkflowId) {
+    if (parentWorkflowId) {
       // The parent may have ended (terminated, or a finished earlier attempt): nothing to tell then.
-      await getExternalWorkflowHandle(input.parentWorkflowId).signal(problemDone, outcome).catch(() => undefined);
+      await getExternalWorkflowHandle(parentWorkflowId).signal(problemDone, outcome).catch(() => undefined);
     }
   }
 }

@@ -9,12 +9,16 @@ import type * as datasetActivities from '../activities/datasets/build-datasets';
 import { RunConfig } from '../core/config';
 import type { Problem } from '../core/problem';
 import { PROGRESS, RUN_ID, STAGE } from '../core/search-attributes';
+import { debateWorkflowId } from '../core/ids';
 import { debateProblem } from './debate-problem';
+import { parseInput } from './parse-input';
 import { GenerateProgress, problemDone, ProblemOutcome, progressQuery } from './signals';
 
-/** Ids derived from the run id, so a re-run with the same id finds its own earlier work. */
-export const generateWorkflowId = (runId: string): string => `generate-${runId}`;
-export const debateWorkflowId = (runId: string, problemId: string): string => `debate-${runId}-${problemId}`;
+// Ids derived from the run id, so a re-run with the same id finds its own earlier work.
+export { debateWorkflowId, generateWorkflowId } from '../core/ids';
+
+/** With children in flight and no signal for this long, ask Temporal which of them have closed. */
+const SETTLE_AFTER = '2 minutes';
 
 const Counters = z.object({
   done: z.number().int().default(0),
@@ -36,6 +40,8 @@ const ChainState = z.object({
   total: z.number().int(),
   parts: z.number().int(),
   nextPart: z.number().int(),
+  /** Position in `nextPart` to continue from: the problems before it were started by this chain. */
+  nextFrom: z.number().int().default(0),
   /** Parts whose already-done problems have been counted (a part re-read after continue-as-new is not counted twice). */
   countedParts: z.number().int(),
   inFlight: z.array(z.string()),
@@ -48,8 +54,8 @@ const { prepareProblems } = proxyActivities<typeof debateActivities>({
   heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 10 },
 });
-const { problemsPage } = proxyActivities<typeof debateActivities>({
-  startToCloseTimeout: '1 minute',
+const { problemsPage, settleInFlight } = proxyActivities<typeof debateActivities>({
+  startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 10 },
 });
 const { buildDatasets } = proxyActivities<typeof datasetActivities>({
@@ -79,10 +85,10 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
 
   let state: ChainState;
   if (rawChain) {
-    state = ChainState.parse(rawChain);
+    state = parseInput(ChainState, rawChain, 'generateDebates (chain)');
   } else {
     const prepared = await prepareProblems({ runId: config.runId, dataset: config.dataset, ...storeArg });
-    state = { total: prepared.total, parts: prepared.parts, nextPart: 0, countedParts: 0, inFlight: [], counters: Counters.parse({}) };
+    state = { total: prepared.total, parts: prepared.parts, nextPart: 0, nextFrom: 0, countedParts: 0, inFlight: [], counters: Counters.parse({}) };
   }
   const c = state.counters;
   const inFlight = new Set(state.inFlight);
@@ -104,13 +110,13 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     failures: c.failures,
   });
   setHandler(progressQuery, progress);
+  const recordFailure = (problemId: string, error: string): void => {
+    c.failed++;
+    if (c.failures.length < 20) c.failures.push({ problemId, error: error.slice(0, 500) });
+  };
   setHandler(problemDone, (o: ProblemOutcome) => {
     if (!inFlight.delete(o.problemId)) return; // a duplicate, or from a problem this chain did not start
-    if (!o.ok) {
-      c.failed++;
-      if (c.failures.length < 20) c.failures.push({ problemId: o.problemId, error: (o.error ?? 'unknown error').slice(0, 500) });
-      return;
-    }
+    if (!o.ok) return recordFailure(o.problemId, o.error ?? 'unknown error');
     c.done++;
     c.calls += o.usage.calls;
     c.promptTokens += o.usage.promptTokens;
@@ -127,9 +133,17 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
   stage = 'debate';
   upsertSearchAttributes([{ key: STAGE, value: stage }]);
   const parentWorkflowId = workflowInfo().workflowId;
-  let buffer: Problem[] = [];
+  let buffer: { position: number; problem: Problem }[] = [];
   let bufferPart = state.nextPart;
   let started = 0;
+
+  // A child that closed without its signal (terminated from outside, or one whose signal reached an
+  // earlier execution before this one knew of it): settle it from its artifact and its status.
+  const settle = async (): Promise<void> => {
+    const settled = await settleInFlight({ runId: config.runId, problemIds: [...inFlight], ...storeArg });
+    for (const id of settled.done) if (inFlight.delete(id)) c.done++;
+    for (const f of settled.failed) if (inFlight.delete(f.problemId)) recordFailure(f.problemId, f.error);
+  };
 
   const start = async (problem: Problem): Promise<void> => {
     inFlight.add(problem.id);
@@ -152,30 +166,37 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
   for (;;) {
     if (buffer.length === 0 && state.nextPart < state.parts) {
       bufferPart = state.nextPart;
-      const page = await problemsPage({ runId: config.runId, part: state.nextPart, ...storeArg });
+      const page = await problemsPage({ runId: config.runId, part: state.nextPart, from: state.nextFrom, ...storeArg });
       if (state.nextPart >= state.countedParts) {
         c.alreadyDone += page.alreadyDone;
         state.countedParts = state.nextPart + 1;
       }
       state.nextPart++;
-      buffer = page.todo.filter((p) => !inFlight.has(p.id));
+      state.nextFrom = 0;
+      buffer = page.todo.filter((t) => !inFlight.has(t.problem.id));
       continue;
     }
     const batch: Problem[] = [];
     while (buffer.length && inFlight.size + batch.length < config.window && started + batch.length < config.childrenPerExecution) {
-      batch.push(buffer.shift()!);
+      batch.push(buffer.shift()!.problem);
     }
     await Promise.all(batch.map(start));
 
     const finished = () => buffer.length === 0 && state.nextPart >= state.parts && inFlight.size === 0;
     const mustRollOver = () => started >= config.childrenPerExecution || workflowInfo().continueAsNewSuggested;
-    await condition(() => finished() || mustRollOver() || (inFlight.size < config.window && (buffer.length > 0 || state.nextPart < state.parts)));
+    const moved = await condition(
+      () => finished() || mustRollOver() || (inFlight.size < config.window && (buffer.length > 0 || state.nextPart < state.parts)),
+      SETTLE_AFTER,
+    );
+    if (!moved && inFlight.size > 0) await settle();
     upsertSearchAttributes([{ key: PROGRESS, value: state.total ? (c.done + c.alreadyDone) / state.total : 1 }]);
     if (finished()) break;
     if (mustRollOver()) {
       await condition(allHandlersFinished);
-      // Re-read the part the buffer came from: its started problems are in flight or stored by then.
-      const next: ChainState = { ...state, nextPart: buffer.length ? bufferPart : state.nextPart, inFlight: [...inFlight], counters: c };
+      // Continue inside the part the buffer came from, after the problems this chain already started.
+      const next: ChainState = buffer.length
+        ? { ...state, nextPart: bufferPart, nextFrom: buffer[0].position, inFlight: [...inFlight], counters: c }
+        : { ...state, inFlight: [...inFlight], counters: c };
       await continueAsNew<typeof generateDebates>({ ...rawConfig, chain: next } as GenerateDebatesInput);
     }
   }

@@ -7,7 +7,7 @@ import { LLM_QUEUE } from '../core/task-queues';
 import { RUN_ID, STAGE } from '../core/search-attributes';
 import { parseInput } from './parse-input';
 
-export const ProbeTeacherInput = z.object({
+export const ProbeTeacherInput = z.strictObject({
   runId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').default('probe'),
   question: z.string().min(1).default('What is 7 times 6? Answer with the number.'),
   baseUrl: z.string().url().optional(),

@@ -3,11 +3,10 @@ import type { DatasetConfig } from '../../core/config';
 import { debateKey } from '../../core/debate-record';
 import { generateDemoProblems } from '../../core/demo-problems';
 import { Problem } from '../../core/problem';
-import { resolveStoreUrl } from '../artifacts';
+import { storeFor } from '../artifacts';
 import { DatasetConfigError, DatasetEmptyError, DatasetRecordError } from '../datasets/errors';
 import { openDataset } from '../datasets/load-dataset';
 import { hasManifest, readManifest, writeManifest } from '../store/manifest';
-import { openStore } from '../store/store';
 import { hashConfig } from '../store/config-hash';
 
 /**
@@ -25,7 +24,7 @@ export interface PreparedProblems {
 }
 
 export async function prepareProblems(input: { runId: string; dataset: DatasetConfig; store?: string }): Promise<PreparedProblems> {
-  const store = openStore(resolveStoreUrl(input.store));
+  const store = storeFor(input.store);
   if (await hasManifest(store, stage(input.runId))) {
     const m = await readManifest(store, stage(input.runId));
     const sameDataset = m.configHash === hashConfig(input.dataset);
@@ -95,10 +94,14 @@ function source(dataset: DatasetConfig): { problems: AsyncIterable<Problem> | It
  * One part's problems that still need a debate: those whose debate artifact already exists are
  * counted as done, which is how a re-run with the same run id resumes instead of restarting.
  */
-export async function problemsPage(input: { runId: string; part: number; store?: string }): Promise<{ todo: Problem[]; alreadyDone: number }> {
-  const store = openStore(resolveStoreUrl(input.store));
-  const problems: Problem[] = [];
-  for await (const { value } of store.readJsonl(partKey(input.runId, input.part))) problems.push(Problem.parse(value));
-  const done = await Promise.all(problems.map((p) => store.exists(debateKey(input.runId, p.id))));
+export async function problemsPage(input: { runId: string; part: number; from?: number; store?: string }): Promise<{ todo: { position: number; problem: Problem }[]; alreadyDone: number }> {
+  const store = storeFor(input.store);
+  const problems: { position: number; problem: Problem }[] = [];
+  let position = 0;
+  for await (const { value } of store.readJsonl(partKey(input.runId, input.part))) {
+    if (position >= (input.from ?? 0)) problems.push({ position, problem: Problem.parse(value) });
+    position++;
+  }
+  const done = await Promise.all(problems.map((p) => store.exists(debateKey(input.runId, p.problem.id))));
   return { todo: problems.filter((_, i) => !done[i]), alreadyDone: done.filter(Boolean).length };
 }

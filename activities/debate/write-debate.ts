@@ -1,7 +1,6 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { DebateRecord, debateKey } from '../../core/debate-record';
-import { resolveStoreUrl } from '../artifacts';
-import { openStore } from '../store/store';
+import { storeFor } from '../artifacts';
 
 /** Store one problem's full debate record, once: its existence marks the problem done for a resumed run. */
 export async function writeDebate(input: { record: DebateRecord; store?: string }): Promise<{ key: string }> {
@@ -10,6 +9,6 @@ export async function writeDebate(input: { record: DebateRecord; store?: string 
     throw ApplicationFailure.nonRetryable(`debate record of problem ${input.record?.problem?.id}: ${parsed.error.message}`, 'InvalidDebateRecord');
   }
   const key = debateKey(parsed.data.runId, parsed.data.problem.id);
-  await openStore(resolveStoreUrl(input.store)).putJson(key, parsed.data);
+  await storeFor(input.store).putJson(key, parsed.data);
   return { key };
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ChatMessage, ChatResult, SamplingParams } from '../../core/chat';
-import { ArtifactNotFound, openStore } from '../store/store';
-import { resolveStoreUrl } from '../artifacts';
+import { ArtifactNotFound } from '../store/store';
+import { storeFor } from '../artifacts';
 
 /**
  * Replies cached in the artifact store by a hash of everything that determines them. The teacher's
@@ -18,7 +18,7 @@ function sortKeys(o: object): Record<string, unknown> {
 
 export async function readCached(store: string | undefined, key: string): Promise<ChatResult | undefined> {
   try {
-    const hit = (await openStore(resolveStoreUrl(store)).getJson(key)) as ChatResult;
+    const hit = (await storeFor(store).getJson(key)) as ChatResult;
     return { ...hit, usage: { promptTokens: 0, completionTokens: 0, calls: 0 }, cached: true };
   } catch (err) {
     if (err instanceof ArtifactNotFound) return undefined;
@@ -26,6 +26,21 @@ export async function readCached(store: string | undefined, key: string): Promis
   }
 }
 
+/**
+ * The reply is already paid for: a failed cache write must not fail the activity (its retry would
+ * call the teacher again), so it is retried briefly and then only logged.
+ */
 export async function writeCached(store: string | undefined, key: string, result: ChatResult): Promise<void> {
-  await openStore(resolveStoreUrl(store)).putJson(key, { ...result, cached: false });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await storeFor(store).putJson(key, { ...result, cached: false });
+      return;
+    } catch (err) {
+      if (attempt >= 3) {
+        console.warn(`agentark: could not cache the teacher reply at ${key}: ${(err as Error).message}`);
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 200 * attempt));
+    }
+  }
 }

@@ -22,10 +22,17 @@ export interface ServiceSpec {
 export const pidFile = (name: string): string => path.join(stateDir, 'run', `${name}.pid`);
 export const logFile = (name: string): string => path.join(stateDir, 'logs', `${name}.log`);
 
+/**
+ * The pid of the service's process, if that process still runs it. The pid file also names the
+ * command, so a pid reused by an unrelated process after a reboot is not taken for the service.
+ */
 export function readPid(name: string): number | undefined {
   try {
-    const pid = Number(fs.readFileSync(pidFile(name), 'utf8').trim());
-    return Number.isInteger(pid) && pid > 0 && isAlive(pid) ? pid : undefined;
+    const [pidText, command] = fs.readFileSync(pidFile(name), 'utf8').split('\n');
+    const pid = Number(pidText.trim());
+    if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return undefined;
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return command && !cmdline.includes(path.basename(command)) ? undefined : pid;
   } catch {
     return undefined;
   }
@@ -65,7 +72,7 @@ export async function startService(spec: ServiceSpec): Promise<StartResult> {
     });
     fs.closeSync(log);
     if (child.pid === undefined) throw new Error(`${spec.name}: could not start ${spec.command}`);
-    fs.writeFileSync(pidFile(spec.name), String(child.pid));
+    fs.writeFileSync(pidFile(spec.name), `${child.pid}\n${spec.command}`);
     child.unref();
   }
   const deadline = t0 + spec.startTimeoutMs;

@@ -20,6 +20,7 @@ from typing import Any, Optional
 import torch
 
 from .runtime import Runtime, rng_state, set_rng_state
+from .config import ConfigError
 
 log = logging.getLogger(__name__)
 STEP_DIR = re.compile(r"^step-(\d+)$")
@@ -50,7 +51,8 @@ def find_resume(output_dir: str, resume: Optional[str]) -> Optional[str]:
         done = list_complete(output_dir)
         return done[-1][1] if done else None
     if not os.path.isfile(os.path.join(resume, "meta.json")):
-        raise FileNotFoundError(f"--resume {resume}: not a complete checkpoint (no meta.json)")
+        # A wrong path is the caller's mistake: exit 2 (bad config), not "interrupted, retry".
+        raise ConfigError(f"--resume {resume}: not a complete checkpoint (no meta.json)")
     return resume
 
 
