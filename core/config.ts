@@ -90,11 +90,25 @@ export const RunConfig = z
     window: z.number().int().min(1).max(500).default(200),
     /** Children one execution starts before it continues as new (keeps each history short). */
     childrenPerExecution: z.number().int().min(1).max(5000).default(1000),
+    /** With debates in flight and none reporting for this long, check whether any closed without reporting. */
+    settleAfterSeconds: z.number().int().min(1).max(86_400).default(120),
     llmQueue: z.string().min(1).default(LLM_QUEUE),
     /** Base of every sampling seed, so a repeated run asks exactly the same questions (and hits the cache). */
     seed: z.number().int().nonnegative().default(0),
   })
   .superRefine((c, ctx) => {
+    // Replies travel through workflow history: bound what one round's activity inputs and the stored
+    // record can weigh (~4 bytes a token). In the last round each agent's conversation holds every
+    // earlier prompt, each with its n − 1 peers' replies: about rounds × agents replies per agent.
+    const reply = 4 * c.teacher.maxTokens;
+    const roundInputs = reply * c.debate.rounds * c.debate.agents * c.debate.agents;
+    if (roundInputs > 2_000_000 || c.debate.agents * c.debate.rounds * reply > 1_500_000) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['teacher', 'maxTokens'],
+        message: `${c.teacher.maxTokens} tokens × ${c.debate.agents} agents × ${c.debate.rounds} rounds is too much to pass through workflow history; lower one of them`,
+      });
+    }
     const models = c.teacher.agentModels;
     if (models && models.length !== c.debate.agents) {
       ctx.addIssue({ code: 'custom', path: ['teacher', 'agentModels'], message: `has ${models.length} models for ${c.debate.agents} agents` });

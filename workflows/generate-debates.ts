@@ -17,9 +17,6 @@ import { GenerateProgress, problemDone, ProblemOutcome, progressQuery } from './
 // Ids derived from the run id, so a re-run with the same id finds its own earlier work.
 export { debateWorkflowId, generateWorkflowId } from '../core/ids';
 
-/** With children in flight and no signal for this long, ask Temporal which of them have closed. */
-const SETTLE_AFTER = '2 minutes';
-
 const Counters = z.object({
   done: z.number().int().default(0),
   failed: z.number().int().default(0),
@@ -186,7 +183,8 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     const mustRollOver = () => started >= config.childrenPerExecution || workflowInfo().continueAsNewSuggested;
     const moved = await condition(
       () => finished() || mustRollOver() || (inFlight.size < config.window && (buffer.length > 0 || state.nextPart < state.parts)),
-      SETTLE_AFTER,
+      // With children in flight and no signal for this long, ask Temporal which of them have closed.
+      config.settleAfterSeconds * 1000,
     );
     if (!moved && inFlight.size > 0) await settle();
     upsertSearchAttributes([{ key: PROGRESS, value: state.total ? (c.done + c.alreadyDone) / state.total : 1 }]);

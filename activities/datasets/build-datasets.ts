@@ -6,6 +6,7 @@ import { firstRoundMessage } from '../../core/prompts';
 import { DaRecord, DatasetStats, GrpoRecord, PrmRecord, RsftRecord, type ContrastiveGroup, type PrmTrace } from '../../core/records';
 import { splitSteps } from '../../core/steps';
 import { resolveStoreUrl } from '../artifacts';
+import { codeVersion } from '../store/code-version';
 import { hashConfig } from '../store/config-hash';
 import { findManifest, manifestKey, writeManifest } from '../store/manifest';
 import { JsonlParseError, openStore, type ArtifactStore } from '../store/store';
@@ -57,7 +58,8 @@ export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDat
     throw ApplicationFailure.nonRetryable(`no debate artifacts under ${store.urlOf(debates.slice(0, -1))}/: run the debates of run '${runId}' first`, 'NoDebates');
   }
   const manifest = await findManifest(store, stage);
-  if (manifest && manifest.inputs.debates === artifacts && manifest.configHash === configHash) {
+  // Same debates and same build code: the recorded result stands. New code rebuilds (it is cheap).
+  if (manifest && manifest.inputs.debates === artifacts && manifest.configHash === configHash && manifest.codeVersion === (await codeVersion())) {
     const stats = DatasetStats.safeParse(await store.getJson(keys.stats).catch(() => null));
     const counts = Object.fromEntries(['problems', ...DATASETS].map((name) => [name, manifest.counts[name] ?? 0])) as DatasetCounts;
     // stats.json is written before the manifest, so it is missing only if someone removed it: rebuild.

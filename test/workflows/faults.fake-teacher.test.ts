@@ -1,6 +1,7 @@
 import { startFakeLlmServer, simulateDebate, type FakeLlmServer } from '../fixtures/fake-llm';
 import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, startHarness, uniqueRunId, type Harness } from './harness';
 import type { Problem } from '../../core/problem';
+import { debateWorkflowId } from '../../core/ids';
 
 /**
  * Fault injection with the SCRIPTED FAKE teacher: 429s (with Retry-After), 500s, timeouts and garbage
@@ -69,4 +70,30 @@ describeIfData('generateDebates under injected teacher faults (scripted fake tea
     expect(stats.rounds.map((r) => r.correct)).toEqual([0, 1, 2].map((r) => sims.reduce((s, x) => s + x.correctByRound[r], 0)));
     console.log(`fault run: ${fake.log.length} requests, outcomes ${JSON.stringify(Object.fromEntries(outcomes))}`);
   }, 300_000);
+
+  it('a debate terminated from outside is counted failed, and the run still finishes', async () => {
+    const runId = uniqueRunId('terminated');
+    fake.setFaults({ rateTimeout: 1 }); // every call hangs: the debates stay in flight
+    const run = harness.generate({
+      runId,
+      dataset: { format: 'gsm8k', url: gsm8kTest, limit: 4 },
+      teacher: { baseUrl: fake.url, maxTokens: 256 },
+      debate: { agents: 5, rounds: 3 },
+      judge: { enabled: false, k: 3 },
+      settleAfterSeconds: 2,
+    });
+    const victim = harness.client.workflow.getHandle(debateWorkflowId(runId, problems[0].id));
+    for (;;) {
+      const status = await victim.describe().then((d) => d.status.name, () => 'NOT_FOUND');
+      if (status === 'RUNNING') break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    await victim.terminate('test: closed from outside, it never reports to its parent');
+    fake.setFaults({});
+    const result = await run;
+    expect(result.done).toBe(3);
+    expect(result.failed).toBe(1);
+    expect(result.failures[0]).toMatchObject({ problemId: problems[0].id });
+    expect(result.failures[0].error).toContain('TERMINATED');
+  }, 180_000);
 });
