@@ -56,6 +56,23 @@ def find_resume(output_dir: str, resume: Optional[str]) -> Optional[str]:
     return resume
 
 
+def fsync_tree(folder: str) -> None:
+    """Flush every file of a folder, and the folder itself, to disk before it is renamed into place,
+    so a complete-looking checkpoint survives a power cut too, not only a process crash."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fd = os.open(root, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
 def save(rt: Runtime, output_dir: str, step: int, job: str, model: torch.nn.Module, optimizer, scheduler,
          extra: Optional[dict] = None, keep: int = 2) -> str:
     root = checkpoints_dir(output_dir)
@@ -79,6 +96,7 @@ def save(rt: Runtime, output_dir: str, step: int, job: str, model: torch.nn.Modu
     if rt.is_main:
         with open(os.path.join(tmp, "meta.json"), "w") as f:
             json.dump({"step": step, "job": job, "world_size": rt.world_size, "complete": True}, f)
+        fsync_tree(tmp)
         if os.path.exists(final):
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -110,6 +128,7 @@ def publish_dir(rt: Runtime, target: str, write) -> str:
         shutil.rmtree(tmp, ignore_errors=True)
         os.makedirs(tmp)
         write(tmp)
+        fsync_tree(tmp)
         if os.path.exists(target):
             shutil.rmtree(target)
         os.replace(tmp, target)

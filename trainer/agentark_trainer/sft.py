@@ -8,6 +8,7 @@ one process or several, give the same gradient.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -124,12 +125,12 @@ def write_final(st: SftState, folder: str) -> None:
     lm = st.lm
     if st.cfg.lora is not None:
         if st.cfg.merge_lora:
-            import copy
-
             lm = copy.deepcopy(lm).merge_and_unload()
         else:
+            # The adapter alone in adapter/, and the base model beside it without the LoRA layers
+            # (get_base_model() would still hold them, under names a plain loader does not know).
             lm.save_pretrained(folder + "/adapter")
-            lm = lm.get_base_model()
+            lm = copy.deepcopy(lm).unload()
     lm.save_pretrained(folder)
     st.tokenizer.save_pretrained(folder)
     with open(folder + "/agentark_job.json", "w") as f:

@@ -70,3 +70,19 @@ def test_sft_lora_trains_only_adapters_and_loss_goes_down(tiny_model_dir, data_d
 
     merged = AutoModelForCausalLM.from_pretrained(result["output"])
     assert not any("lora" in n for n, _ in merged.named_parameters())
+
+
+def test_sft_lora_unmerged_saves_a_clean_base_and_the_adapter(tiny_model_dir, data_dir, tmp_path):
+    cfg = sft_cfg(tiny_model_dir, data_dir, tmp_path / "run", lora={"r": 4, "alpha": 8}, merge_lora=False, max_steps=2)
+    result = sft.main(cfg, Runtime(), resume=None)
+    from safetensors.torch import load_file
+    from transformers import AutoModelForCausalLM
+
+    keys = load_file(os.path.join(result["output"], "model.safetensors")).keys()
+    assert not any("lora_" in k or "base_layer" in k for k in keys)
+    base = AutoModelForCausalLM.from_pretrained(result["output"])
+    original = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    # LoRA leaves the base weights as they were: the saved base is the original model.
+    for (name, a), (_, b) in zip(base.state_dict().items(), original.state_dict().items()):
+        assert torch.equal(a, b), name
+    assert os.path.isfile(os.path.join(result["output"], "adapter", "adapter_config.json"))
