@@ -5,11 +5,11 @@ import { DebateRecord, type Turn } from '../../core/debate-record';
 import { firstRoundMessage } from '../../core/prompts';
 import { DaRecord, DatasetStats, GrpoRecord, PrmRecord, RsftRecord, type ContrastiveGroup, type PrmTrace } from '../../core/records';
 import { splitSteps } from '../../core/steps';
-import { resolveStoreUrl } from '../artifacts';
+import { storeFor } from '../artifacts';
 import { codeVersion } from '../store/code-version';
 import { hashConfig } from '../store/config-hash';
 import { findManifest, manifestKey, writeManifest } from '../store/manifest';
-import { JsonlParseError, openStore, type ArtifactStore } from '../store/store';
+import { JsonlParseError, type ArtifactStore } from '../store/store';
 import { StatsTally } from './dataset-stats';
 
 /**
@@ -43,7 +43,7 @@ export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDat
   const parsed = BuildDatasetsInput.safeParse(input);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`buildDatasets: ${z.prettifyError(parsed.error)}`, 'InvalidBuildDatasetsInput');
   const { runId } = parsed.data;
-  const store = openStore(resolveStoreUrl(parsed.data.store));
+  const store = storeFor(parsed.data.store);
   const stage = `runs/${runId}/datasets`;
   const keys = {
     rsft: `${stage}/rsft.jsonl`, da: `${stage}/da.jsonl`, prm: `${stage}/prm.jsonl`, grpo: `${stage}/grpo.jsonl`,
