@@ -56,6 +56,13 @@ def _base(where: str, rec: dict) -> dict:
     return out
 
 
+def _non_empty(path: str, records: list[dict]) -> list[dict]:
+    """A training file with no record is a mistake upstream, not an empty run."""
+    if not records:
+        raise DataError(f"{path}: no records")
+    return records
+
+
 def load_sft(path: str) -> list[dict]:
     """rsft.jsonl and da.jsonl: {id, task, prompt, completion, answer, ...}."""
     out = []
@@ -63,9 +70,7 @@ def load_sft(path: str) -> list[dict]:
         r = _base(where, rec)
         r["completion"] = _require(rec, where, "completion", str)
         out.append(r)
-    if not out:
-        raise DataError(f"{path}: no records")
-    return out
+    return _non_empty(path, out)
 
 
 def load_prm(path: str) -> list[dict]:
@@ -103,9 +108,7 @@ def load_prm(path: str) -> list[dict]:
                 raise DataError(f"{w}: field 'negatives' is empty")
             r["groups"].append({"position": pos, "positive": positive, "negatives": list(negatives)})
         out.append(r)
-    if not out:
-        raise DataError(f"{path}: no records")
-    return out
+    return _non_empty(path, out)
 
 
 def load_grpo(path: str) -> list[dict]:
@@ -116,18 +119,14 @@ def load_grpo(path: str) -> list[dict]:
         r["gold"] = _require(rec, where, "gold", str)
         r["options"] = _require(rec, where, "options", list, optional=True)
         out.append(r)
-    if not out:
-        raise DataError(f"{path}: no records")
-    return out
+    return _non_empty(path, out)
 
 
 def load_generate(path: str) -> list[dict]:
     """generate input: {id, prompt}."""
     out = [{"id": _require(rec, w, "id", str), "prompt": _require(rec, w, "prompt", str)}
            for w, rec in read_jsonl(path)]
-    if not out:
-        raise DataError(f"{path}: no records")
-    return out
+    return _non_empty(path, out)
 
 
 # ----------------------------------------------------------------------------- order of examples
