@@ -20,9 +20,14 @@ export const SamplingParams = z.object({
 export type SamplingParams = z.infer<typeof SamplingParams>;
 
 export const ChatRequest = z.object({
-  /** OpenAI-compatible base URL; when absent the llm worker's OPENAI_BASE_URL is used. */
+  /**
+   * A teacher profile of the llm worker (AGENTARK_TEACHERS; "default" is its OPENAI_BASE_URL), or a
+   * base URL the worker allows (a profile's, or one on its AGENTARK_TEACHER_ALLOWLIST); neither: "default".
+   * The worker refuses anything else before sending a request, and sends a key only to its own profile.
+   */
+  profile: z.string().min(1).optional(),
   baseUrl: z.string().url().optional(),
-  /** Model id; when absent the llm worker's AGENTARK_TEACHER_MODEL, else the server's first model. */
+  /** Model id; when absent the profile's model (AGENTARK_TEACHER_MODEL for "default"), else the server's first model. */
   model: z.string().min(1).optional(),
   messages: z.array(ChatMessage).min(1),
   sampling: SamplingParams.default(SamplingParams.parse({})),

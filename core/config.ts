@@ -42,10 +42,24 @@ export const DatasetConfig = z
   });
 export type DatasetConfig = z.infer<typeof DatasetConfig>;
 
+/** The name of a teacher profile in the llm worker's environment (activities/llm/endpoints.ts). */
+export const TeacherProfileName = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only (at most 64), starting with a letter or digit');
+
 export const TeacherConfig = z.strictObject({
-  /** OpenAI-compatible base URL; the llm worker's OPENAI_BASE_URL when absent. Never an API key. */
+  /**
+   * A teacher profile of the llm worker (its AGENTARK_TEACHERS; "default" is its OPENAI_BASE_URL).
+   * The worker's environment holds the URL and the key; a run only names it.
+   */
+  profile: TeacherProfileName.optional(),
+  /**
+   * OpenAI-compatible base URL, instead of a profile: only one the llm worker allows (a profile's
+   * baseUrl, which then gets that profile's key, or one on its AGENTARK_TEACHER_ALLOWLIST, which gets
+   * no key). Neither profile nor baseUrl: the "default" profile. Never an API key.
+   */
   baseUrl: z.string().url().optional(),
-  /** Model for every agent (homogeneous debate); the worker's AGENTARK_TEACHER_MODEL or the server's first model when absent. */
+  /** Model for every agent (homogeneous debate); the profile's model (AGENTARK_TEACHER_MODEL for "default") or the server's first model when absent. */
   model: z.string().min(1).optional(),
   /** One model per agent (heterogeneous debate); length must equal debate.agents. */
   agentModels: z.array(z.string().min(1)).optional(),
@@ -108,6 +122,9 @@ export const RunConfig = z
         path: ['teacher', 'maxTokens'],
         message: `${c.teacher.maxTokens} tokens × ${c.debate.agents} agents × ${c.debate.rounds} rounds is too much to pass through workflow history; lower one of them`,
       });
+    }
+    if (c.teacher.profile !== undefined && c.teacher.baseUrl !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['teacher', 'profile'], message: 'name either teacher.profile or teacher.baseUrl, not both' });
     }
     const models = c.teacher.agentModels;
     if (models && models.length !== c.debate.agents) {

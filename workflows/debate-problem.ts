@@ -84,6 +84,7 @@ async function debate(input: Input): Promise<DebateRecord> {
   });
   const ask = async (role: string, messages: ChatMessage[], sampling: { temperature: number; maxTokens: number; seed: number; json?: boolean }, model?: string): Promise<ChatResult> => {
     const result = await chatCompletion({
+      ...(teacher.profile ? { profile: teacher.profile } : {}),
       ...(teacher.baseUrl ? { baseUrl: teacher.baseUrl } : {}),
       ...(model ? { model } : {}),
       ...(input.store ? { store: input.store } : {}),

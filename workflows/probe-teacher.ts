@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type * as llm from '../activities/llm';
 import type * as artifacts from '../activities/artifacts';
 import { ChatRequest } from '../core/chat';
+import { TeacherProfileName } from '../core/config';
 import { LLM_QUEUE } from '../core/task-queues';
 import { RUN_ID, STAGE } from '../core/search-attributes';
 import { parseInput } from './parse-input';
@@ -10,6 +11,8 @@ import { parseInput } from './parse-input';
 export const ProbeTeacherInput = z.strictObject({
   runId: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-" only').default('probe'),
   question: z.string().min(1).default('What is 7 times 6? Answer with the number.'),
+  /** A teacher profile of the llm worker, or a base URL it allows (see TeacherConfig). */
+  profile: TeacherProfileName.optional(),
   baseUrl: z.string().url().optional(),
   model: z.string().optional(),
   maxTokens: z.number().int().positive().max(4096).default(64),
@@ -40,6 +43,7 @@ export async function probeTeacher(rawInput: ProbeTeacherInput): Promise<{ key: 
   const input = parseInput(ProbeTeacherInput, rawInput, 'probeTeacher');
   upsertSearchAttributes([{ key: RUN_ID, value: input.runId }, { key: STAGE, value: 'probe' }]);
   const request: ChatRequest = {
+    ...(input.profile ? { profile: input.profile } : {}),
     ...(input.baseUrl ? { baseUrl: input.baseUrl } : {}),
     ...(input.model ? { model: input.model } : {}),
     messages: [{ role: 'user', content: input.question }],

@@ -2,11 +2,12 @@ import OpenAI from 'openai';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { ChatChoice, ChatRequest, ChatResult } from '../../core/chat';
 import { cacheKey, readCached, writeCached } from './cache';
+import { DEFAULT_PROFILE, teacherEndpointFor, type TeacherEndpoint } from './endpoints';
 
 /**
  * One chat-completion call to an OpenAI-compatible teacher. The SDK's own retries are off: Temporal
  * retries the activity, so every retry is visible in history and honours the server's Retry-After.
- * The API key only ever comes from this worker's environment.
+ * The endpoint and its key only ever come from this worker's environment (./endpoints.ts).
  */
 export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
   const parsed = ChatRequest.safeParse(input);
@@ -14,17 +15,11 @@ export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
     throw ApplicationFailure.nonRetryable(`invalid chat request: ${parsed.error.message}`, 'InvalidChatRequest');
   }
   const req = parsed.data;
-  const baseURL = req.baseUrl ?? process.env.OPENAI_BASE_URL;
-  if (!baseURL) {
-    throw ApplicationFailure.nonRetryable('no teacher endpoint: set baseUrl in the run config or OPENAI_BASE_URL for the llm worker', 'NoTeacherEndpoint');
-  }
-  const client = new OpenAI({
-    baseURL,
-    apiKey: process.env.OPENAI_API_KEY ?? 'unset',
-    maxRetries: 0,
-    timeout: Number(process.env.AGENTARK_LLM_TIMEOUT_MS ?? 120_000),
-  });
-  const model = req.model ?? process.env.AGENTARK_TEACHER_MODEL ?? (await firstModel(client));
+  // Before the cache and before any request: a refused endpoint must not even be asked for its models.
+  const endpoint = teacherEndpointFor(req);
+  const baseURL = endpoint.baseUrl;
+  const client = clientFor(endpoint);
+  const model = req.model ?? endpoint.model ?? (await firstModel(client));
   const s = req.sampling;
   const key = cacheKey(model, req.messages, s);
   if (req.cache) {
@@ -78,6 +73,38 @@ export async function chatCompletion(input: ChatRequest): Promise<ChatResult> {
   // Empty or cut-off replies are recorded as such (and cached: asking again would pay for the same reply).
   if (req.cache) await writeCached(req.store, key, result);
   return result;
+}
+
+/**
+ * A client that sends the endpoint's own key and nothing else of the worker's: the SDK would read
+ * OPENAI_API_KEY, OPENAI_ADMIN_KEY, OPENAI_ORG_ID, OPENAI_PROJECT_ID and OPENAI_CUSTOM_HEADERS from the
+ * environment for any URL, and those belong to the default profile only. Redirects are not followed,
+ * so a key cannot travel on to a host the server points at.
+ */
+function clientFor(endpoint: TeacherEndpoint): OpenAI {
+  const isDefault = endpoint.profile === DEFAULT_PROFILE;
+  const removed: Record<string, null> = {};
+  if (!endpoint.apiKey) removed.Authorization = null;
+  if (!isDefault) for (const name of customHeaderNames()) removed[name] = null;
+  return new OpenAI({
+    baseURL: endpoint.baseUrl,
+    // The SDK refuses to start without a key; the placeholder is never sent (Authorization is removed).
+    apiKey: endpoint.apiKey ?? 'no-key',
+    adminAPIKey: null,
+    ...(isDefault ? {} : { organization: null, project: null }),
+    defaultHeaders: removed,
+    fetchOptions: { redirect: 'manual' },
+    maxRetries: 0,
+    timeout: Number(process.env.AGENTARK_LLM_TIMEOUT_MS ?? 120_000),
+  });
+}
+
+function customHeaderNames(): string[] {
+  return (process.env.OPENAI_CUSTOM_HEADERS ?? '')
+    .split('\n')
+    .filter((line) => line.includes(':'))
+    .map((line) => line.slice(0, line.indexOf(':')).trim())
+    .filter((name) => name !== '');
 }
 
 const firstModels = new Map<string, string>();

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { startFakeLlmServer, type FakeLlmServer } from '../fixtures/fake-llm';
-import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets } from './harness';
+import { allowTeacherUrl, gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets } from './harness';
 import { startService, stopService } from '../../infra/dev/background-process';
 import { temporalSpec } from '../../infra/dev/services';
 import { repoRoot } from '../../infra/dev/paths';
@@ -100,6 +100,7 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
   beforeAll(async () => {
     const problems = await gsm8kProblems(200);
     fake = await startFakeLlmServer({ problems: new Map(problems.map((p) => [p.id, { gold: p.gold }])), errorRates, seed: 3, latencyMs: 2 });
+    allowTeacherUrl(fake.url);
     await startService(spec);
     startWorkers();
   }, 120_000);

@@ -1,5 +1,5 @@
 import { startFakeLlmServer, simulateDebate, type FakeLlmServer } from '../fixtures/fake-llm';
-import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, startHarness, uniqueRunId, type Harness } from './harness';
+import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, allowTeacherUrl, startHarness, uniqueRunId, type Harness } from './harness';
 import type { Problem } from '../../core/problem';
 import { debateWorkflowId } from '../../core/ids';
 
@@ -32,6 +32,7 @@ describeIfData('generateDebates under injected teacher faults (scripted fake tea
       retryAfterSeconds: 1,
       timeoutHoldMs: 10000,
     });
+    allowTeacherUrl(fake.url);
     harness = await startHarness({ llmConcurrency: 48 });
   });
   afterAll(async () => {

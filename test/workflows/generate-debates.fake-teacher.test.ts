@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { canonicalNumber, startFakeLlmServer, simulateDebate, type FakeLlmServer, type SimulatedDebate } from '../fixtures/fake-llm';
-import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, startHarness, uniqueRunId, type Harness } from './harness';
+import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, allowTeacherUrl, startHarness, uniqueRunId, type Harness } from './harness';
 import type { Problem } from '../../core/problem';
 import { debateWorkflowId, generateWorkflowId } from '../../workflows/generate-debates';
 
@@ -35,6 +35,7 @@ describeIfData('generateDebates with a scripted fake teacher (200 GSM8K problems
       problems.map((p) => [p.id, simulateDebate({ problemId: p.id, gold: p.gold, agents: AGENTS, rounds: ROUNDS, errorRates, seed: fakeSeed, earlyStop: 'never' })]),
     );
     fake = await startFakeLlmServer({ problems: new Map(problems.map((p) => [p.id, { gold: p.gold }])), errorRates, seed: fakeSeed, latencyMs: 2 });
+    allowTeacherUrl(fake.url);
     harness = await startHarness({ llmConcurrency: 48 });
   });
   afterAll(async () => {

@@ -63,6 +63,15 @@ export async function startHarness(opts: { llmConcurrency?: number } = {}): Prom
   };
 }
 
+/**
+ * Puts a test's local teacher on the llm worker's allowlist (this process's workers, and the workers
+ * it spawns after this call): the worker refuses URLs it was not configured for, and sends this one no key.
+ */
+export function allowTeacherUrl(url: string): void {
+  const list = (process.env.AGENTARK_TEACHER_ALLOWLIST ?? '').split(',').filter((s) => s !== '');
+  if (!list.includes(url)) process.env.AGENTARK_TEACHER_ALLOWLIST = [...list, url].join(',');
+}
+
 export const uniqueRunId = (name: string): string => `${name}-${randomUUID().slice(0, 8)}`;
 
 /** Every dataset file of a run, each line parsed with its zod schema (a bad line fails the test). */
