@@ -2,3 +2,4 @@
 export { putJsonArtifact } from './artifacts';
 export { prepareProblems, problemsPage, settleInFlight, writeDebate } from './debate';
 export { buildDatasets } from './datasets/build-datasets';
+export { findTrainJob, resolveTrainingData } from './trainer/training-inputs';

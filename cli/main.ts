@@ -5,6 +5,8 @@ import { registerWorker } from './worker';
 import { registerDemo } from './demo';
 import { registerGenerate } from './generate';
 import { registerStatus } from './status';
+import { registerTrain } from './train';
+import { registerCancel } from './cancel';
 
 /** The `agentark` command. Each subcommand lives in its own file and registers itself here. */
 export function buildProgram(): Command {
@@ -18,6 +20,8 @@ export function buildProgram(): Command {
   registerDemo(program);
   registerGenerate(program);
   registerStatus(program);
+  registerTrain(program);
+  registerCancel(program);
   return program;
 }
 

@@ -2,3 +2,4 @@
 export { probeTeacher } from './probe-teacher';
 export { debateProblem } from './debate-problem';
 export { generateDebates } from './generate-debates';
+export { trainStudent } from './train-student';

@@ -24,6 +24,11 @@ export interface ArtifactStore {
 
   exists(key: string): Promise<boolean>;
   /**
+   * Size and a content tag of the object (S3: its ETag; a folder: size and modification time), so a
+   * local copy can be known to be current without reading it again. Throws ArtifactNotFound.
+   */
+  stat(key: string): Promise<ObjectStat>;
+  /**
    * Keys starting with `prefix` (a plain string prefix, as in S3), streamed page by page. The
    * order is the backend's (S3 and folders: byte order; SeaweedFS: folder by folder): sort if it matters.
    */
@@ -44,6 +49,11 @@ export interface ArtifactStore {
   readJsonl(key: string, options: ReadJsonlOptions & { onError: 'yield' }): AsyncIterable<JsonlValue | JsonlBadLine>;
   /** Raw lines (without the newline or a trailing CR), streamed; includes blank lines. */
   readLines(key: string, options?: { maxLineBytes?: number }): AsyncIterable<TextLine>;
+}
+
+export interface ObjectStat {
+  size: number;
+  etag: string;
 }
 
 export interface ReadJsonlOptions {

@@ -1,5 +1,5 @@
 import { validateKey } from '../../core/keys';
-import type { ArtifactStore, JsonlBadLine, JsonlValue, ReadJsonlOptions } from './artifact-store';
+import type { ArtifactStore, JsonlBadLine, JsonlValue, ObjectStat, ReadJsonlOptions } from './artifact-store';
 import { JsonlParseError, LineTooLong } from './errors';
 import { DEFAULT_MAX_LINE_BYTES, splitLines, toJsonlChunks, type TextLine } from './lines';
 
@@ -12,6 +12,7 @@ export abstract class BaseStore implements ArtifactStore {
   abstract put(key: string, body: Buffer | string): Promise<void>;
   abstract get(key: string): Promise<Buffer>;
   abstract exists(key: string): Promise<boolean>;
+  abstract stat(key: string): Promise<ObjectStat>;
   abstract list(prefix?: string): AsyncIterable<string>;
   abstract delete(key: string): Promise<void>;
   abstract writeStream(key: string, chunks: AsyncIterable<Buffer | Uint8Array | string>): Promise<{ bytes: number }>;

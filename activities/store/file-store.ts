@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { validateKey, validatePrefix } from '../../core/keys';
+import type { ObjectStat } from './artifact-store';
 import { BaseStore } from './base-store';
 import { ArtifactNotFound } from './errors';
 
@@ -57,6 +58,16 @@ export class FileStore extends BaseStore {
       if (isMissing(error)) return false;
       throw error;
     }
+  }
+
+  async stat(key: string): Promise<ObjectStat> {
+    try {
+      const info = await stat(this.pathOf(key));
+      if (info.isFile()) return { size: info.size, etag: `${info.size}-${Math.round(info.mtimeMs * 1000)}` };
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+    throw new ArtifactNotFound(this.urlOf(key));
   }
 
   async delete(key: string): Promise<void> {

@@ -2,6 +2,7 @@ import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, paginateListO
 import { Upload } from '@aws-sdk/lib-storage';
 import { Readable } from 'node:stream';
 import { validateKey, validatePrefix } from '../../core/keys';
+import type { ObjectStat } from './artifact-store';
 import { BaseStore } from './base-store';
 import { ArtifactNotFound, ArtifactStoreError } from './errors';
 
@@ -115,6 +116,16 @@ export class S3Store extends BaseStore {
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
+      throw this.wrap(error, key);
+    }
+  }
+
+  async stat(key: string): Promise<ObjectStat> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.objectKey(key) }));
+      return { size: head.ContentLength ?? 0, etag: head.ETag ?? `${head.ContentLength}-${head.LastModified?.getTime()}` };
+    } catch (error) {
+      if (isNotFound(error)) throw new ArtifactNotFound(this.urlOf(key));
       throw this.wrap(error, key);
     }
   }

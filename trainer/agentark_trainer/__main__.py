@@ -46,6 +46,23 @@ def run_job(job: str, config_path, resume: str | None) -> dict:
         rt.close()
 
 
+def follow_parent_death() -> None:
+    """AGENTARK_PARENT_DEATH_SIGNAL=SIGTERM (set by the gpu worker): when the process that started this
+    one dies, even by SIGKILL, get that signal, so an orphaned trainer checkpoints and exits instead of
+    holding the GPU. Linux only (prctl PR_SET_PDEATHSIG); elsewhere a no-op."""
+    name = os.environ.get("AGENTARK_PARENT_DEATH_SIGNAL")
+    if not name or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, int(getattr(signal, name)))
+    except (OSError, AttributeError) as e:
+        log.warning("cannot follow the parent's death (%s)", e)
+
+
 def main(argv: list[str] | None = None) -> int:
     from .config import ConfigError
     from .data import DataError
@@ -60,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     claim_stdout()
     setup_logging()
+    follow_parent_death()
     try:
         result = run_job(args.job, args.config, args.resume)
     except ConfigError as e:

@@ -72,6 +72,17 @@ describe.each(backends)('artifact store contract ($name)', (backend) => {
     expect(await store.getText('rt/hello.txt')).toBe('replaced');
   });
 
+  it('stats an object: its size, and a tag that changes when the object is replaced', async () => {
+    await store.putText('stat/a.txt', 'hello');
+    const first = await store.stat('stat/a.txt');
+    expect(first.size).toBe(5);
+    await store.putText('stat/a.txt', 'hello, world');
+    const second = await store.stat('stat/a.txt');
+    expect(second.size).toBe(12);
+    expect(second.etag).not.toBe(first.etag);
+    await expect(store.stat('stat/missing.txt')).rejects.toBeInstanceOf(ArtifactNotFound);
+  });
+
   it('answers exists, lists by prefix, and deletes', async () => {
     for (const key of ['ls/b.json', 'ls/a/2.json', 'ls/a/1.json', 'ls/a-z.json', 'lsx/other.json']) await store.putText(key, key);
     expect(await store.exists('ls/a/1.json')).toBe(true);

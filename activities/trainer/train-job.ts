@@ -1,0 +1,304 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
+import { safeItem } from '../../core/ids';
+import { TrainJobInput, type TrainJobProgress, type TrainJobResult, type TrainJobSpec } from '../../core/training';
+import { repoRoot } from '../../infra/dev/paths';
+import { storeFor } from '../artifacts';
+import type { ArtifactStore } from '../store/store';
+import { CheckpointUploader } from './checkpoint-uploader';
+import { stageResume } from './checkpoints';
+import { deleteFolder, uploadFolder } from './folders';
+import type { SlotPool } from './gpu-slots';
+import { finishedJob, jobIdentity, jobKeys, recordJob } from './job-record';
+import type { LocalCache } from './local-cache';
+import { TrainerProcess, type TrainerEvent, type TrainerExit } from './trainer-process';
+
+/**
+ * trainJob: runs one trainer job durably (trainer/README.md is the protocol it speaks). Stages its
+ * inputs into the worker's content-keyed cache, puts the newest stored checkpoint where the trainer
+ * resumes from, runs the trainer in its own process group, heartbeats its progress, uploads every
+ * checkpoint as it appears and, at the end, the final model, the events and a metrics summary, then
+ * the job's manifest. Exit 2 fails the job for good; a crash, a signal or a hang is retried and resumes.
+ */
+
+export interface TrainerDeps {
+  slots: SlotPool;
+  cache: LocalCache;
+  /** Local working folders (trainer outputs and checkpoints) of running jobs. */
+  workRoot: string;
+  /** Tells the job's workflow how it is going (a signal); throttled here, failures ignored. */
+  notify?: (workflowId: string, progress: TrainJobProgress) => Promise<void>;
+  notifyEveryMs: number;
+  /** How long a stopped trainer may take to write its checkpoint before SIGKILL. */
+  stopGraceMs: number;
+  /** Checkpoints kept in the store per job. */
+  keepCheckpoints: number;
+}
+
+export interface TrainerActivities {
+  activities: { trainJob: (input: TrainJobInput) => Promise<TrainJobResult> };
+  /** Worker shutdown: SIGTERM to every running trainer; each job uploads its checkpoint and fails retryably. */
+  drain(): void;
+  running(): number;
+  /** Trainer processes started by this worker so far. */
+  launched(): number;
+}
+
+const HEARTBEAT_EVERY_MS = 5000;
+
+export function createTrainerActivities(deps: TrainerDeps): TrainerActivities {
+  const running = new Set<TrainerProcess>();
+  let draining = false;
+  let launched = 0;
+
+  async function trainJob(raw: TrainJobInput): Promise<TrainJobResult> {
+    const parsed = TrainJobInput.safeParse(raw);
+    if (!parsed.success) throw ApplicationFailure.nonRetryable(`trainJob: invalid input: ${parsed.error.message}`, 'InvalidTrainJobInput');
+    const input = parsed.data;
+    const ctx = Context.current();
+    const store = storeFor(input.store);
+    const job = new JobRun(input, ctx, store, deps);
+    const ticker = setInterval(() => job.beat(), HEARTBEAT_EVERY_MS);
+    try {
+      if (draining) throw ApplicationFailure.retryable('the gpu worker is shutting down', 'WorkerShutdown');
+      const identity = await jobIdentity(store, input);
+      const done = await finishedJob(store, input, identity);
+      if (done) return done;
+      await job.stage(identity);
+      if (ctx.cancellationSignal.aborted) throw new CancelledFailure('cancelled before the trainer started');
+      const { launch, release } = deps.slots.acquire();
+      let exit: TrainerExit;
+      try {
+        const proc = job.spawn(launch);
+        launched++;
+        running.add(proc);
+        const onAbort = (): void => proc.stop(draining ? 'shutdown' : 'cancelled');
+        ctx.cancellationSignal.addEventListener('abort', onAbort);
+        if (draining) proc.stop('shutdown');
+        try {
+          exit = await proc.exited;
+        } finally {
+          ctx.cancellationSignal.removeEventListener('abort', onAbort);
+          running.delete(proc);
+        }
+      } finally {
+        release();
+      }
+      return await job.finish(exit, identity);
+    } finally {
+      clearInterval(ticker);
+    }
+  }
+
+  return {
+    activities: { trainJob },
+    drain: () => {
+      draining = true;
+      for (const proc of running) proc.stop('shutdown');
+    },
+    running: () => running.size,
+    launched: () => launched,
+  };
+}
+
+/** One attempt of one job: its local folders, its events, its uploads. */
+class JobRun {
+  private progress: TrainJobProgress;
+  private readonly started = Date.now();
+  private lastNotified = 0;
+  private workDir = '';
+  private outputDir = '';
+  private configPath = '';
+  private events: WriteStream | null = null;
+  private eventsPath = '';
+  private readonly segmentKey: string;
+  private uploader: CheckpointUploader | null = null;
+  private doneEvent: TrainerEvent | null = null;
+  private errorEvent: TrainerEvent | null = null;
+  private readonly losses: number[] = [];
+  private readonly tokensPerS: number[] = [];
+  private lastMetrics: Record<string, unknown> | null = null;
+
+  constructor(
+    private readonly input: TrainJobSpec,
+    private readonly ctx: Context,
+    private readonly store: ArtifactStore,
+    private readonly deps: TrainerDeps,
+  ) {
+    this.progress = {
+      job: input.job, state: 'staging', attempt: ctx.info.attempt, step: 0, total: 0, loss: null, tokensPerS: null,
+      startStep: 0, checkpointKey: null, checkpointStep: null, updatedAt: Date.now(),
+    };
+    const stamp = new Date(this.started).toISOString().replace(/[:.]/g, '-');
+    this.segmentKey = `${input.prefix}/events/${stamp}-attempt-${ctx.info.attempt}.jsonl`;
+  }
+
+  beat(): void {
+    this.ctx.heartbeat(this.progress);
+  }
+
+  private update(patch: Partial<TrainJobProgress>, notify = false): void {
+    this.progress = { ...this.progress, ...patch, updatedAt: Date.now() };
+    this.beat();
+    const due = Date.now() - this.lastNotified >= this.deps.notifyEveryMs;
+    const workflowId = this.ctx.info.workflowExecution?.workflowId;
+    if (this.deps.notify && workflowId && (notify || due)) {
+      this.lastNotified = Date.now();
+      this.deps.notify(workflowId, this.progress).catch(() => undefined);
+    }
+  }
+
+  /** Inputs into the cache, the resume checkpoint into the output folder, the trainer's config written. */
+  async stage(identity: string): Promise<void> {
+    const { input, store, deps } = this;
+    this.update({}, true);
+    await this.claimPrefix(identity);
+    this.workDir = join(deps.workRoot, safeItem(input.runId), `${safeItem(input.job)}-${identity.slice(7, 23)}`);
+    this.outputDir = join(this.workDir, 'out');
+    await mkdir(this.outputDir, { recursive: true });
+    const data = await deps.cache.file(store, input.data);
+    const { key, ...modelSpec } = input.model;
+    const model = key ? { ...modelSpec, path: await deps.cache.folder(store, key) } : modelSpec;
+    const initFrom = input.initFrom ? await deps.cache.folder(store, input.initFrom) : undefined;
+    const prm = input.prm ? await deps.cache.folder(store, input.prm) : undefined;
+    const resume = await stageResume(store, input.prefix, this.outputDir);
+    this.update({ checkpointKey: resume?.key ?? null, checkpointStep: resume?.step ?? null });
+    this.uploader = new CheckpointUploader(store, input.prefix, deps.keepCheckpoints, resume, async (c) => {
+      this.update({ checkpointKey: c.key, checkpointStep: c.step }, true);
+      await this.uploadSegment();
+    });
+    const config = {
+      ...input.settings, model, data, output_dir: this.outputDir,
+      ...(initFrom ? { init_from: initFrom } : {}), ...(prm ? { prm } : {}),
+    };
+    this.configPath = join(this.workDir, 'config.json');
+    await writeFile(this.configPath, JSON.stringify(config, null, 2));
+    this.eventsPath = join(this.workDir, `events-attempt-${this.ctx.info.attempt}-${this.started}.jsonl`);
+    this.events = createWriteStream(this.eventsPath, { flags: 'a' });
+  }
+
+  /**
+   * Checkpoints and events in the store belong to one identity: a job started again with other
+   * settings or inputs must not resume from the old one's checkpoints, nor keep a manifest that
+   * vouches for a final model about to be replaced.
+   */
+  private async claimPrefix(identity: string): Promise<void> {
+    const { store, input } = this;
+    const key = `${input.prefix}/identity.json`;
+    const current = await store.getJson(key).catch(() => null) as { identity?: string } | null;
+    if (current?.identity === identity) return;
+    const { manifestKey, finalKey } = jobKeys(input.prefix);
+    await store.delete(manifestKey);
+    for (const folder of ['checkpoints', 'events']) await deleteFolder(store, `${input.prefix}/${folder}`);
+    await deleteFolder(store, finalKey);
+    await store.putJson(key, { identity });
+  }
+
+  spawn(launch: { command: string; prefix: string[]; env: Record<string, string> }): TrainerProcess {
+    const { input, deps } = this;
+    this.update({ state: 'running' }, true);
+    return new TrainerProcess({
+      command: launch.command,
+      args: [...launch.prefix, input.trainer, '--config', this.configPath, '--resume', 'auto'],
+      cwd: join(repoRoot, 'trainer'),
+      env: { ...process.env, ...launch.env, HF_HUB_OFFLINE: '1', AGENTARK_PARENT_DEATH_SIGNAL: 'SIGTERM' },
+      hangMs: input.hangTimeoutMinutes * 60_000,
+      killAfterMs: deps.stopGraceMs,
+      onEvent: (e) => this.onEvent(e),
+    });
+  }
+
+  private onEvent(e: TrainerEvent): void {
+    this.events?.write(`${JSON.stringify(e)}\n`);
+    const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    switch (e.event) {
+      case 'start':
+        this.update({ state: 'running', step: num(e.step) ?? 0, startStep: num(e.step) ?? 0, total: num(e.total) ?? 0 }, true);
+        break;
+      case 'progress': {
+        const loss = num(e.loss);
+        const tps = num(e.tokens_per_s);
+        if (loss !== null) this.losses.push(loss);
+        if (tps !== null) this.tokensPerS.push(tps);
+        this.update({ step: num(e.step) ?? this.progress.step, total: num(e.total) ?? this.progress.total, loss, tokensPerS: tps });
+        break;
+      }
+      case 'metric':
+        this.lastMetrics = (e.metrics as Record<string, unknown>) ?? null;
+        break;
+      case 'checkpoint':
+        if (e.final !== true && typeof e.path === 'string') this.uploader?.offer(e.path);
+        break;
+      case 'done':
+        this.doneEvent = e;
+        break;
+      case 'error':
+        this.errorEvent = e;
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** This attempt's events so far, so a worker killed at any moment leaves them in the store. */
+  private async uploadSegment(): Promise<void> {
+    await this.store.put(this.segmentKey, await readFile(this.eventsPath).catch(() => Buffer.alloc(0)));
+  }
+
+  async finish(exit: TrainerExit, identity: string): Promise<TrainJobResult> {
+    const { input, store } = this;
+    await new Promise<void>((resolve) => (this.events ? this.events.end(resolve) : resolve()));
+    this.update({ state: 'uploading' }, true);
+    // Exit 75 (SIGTERM) leaves one more checkpoint than the events announced.
+    const interrupted = this.errorEvent?.checkpoint;
+    if (typeof interrupted === 'string') this.uploader?.offer(interrupted);
+    await this.uploader?.flush();
+    await this.uploadSegment();
+    const resumable = this.uploader?.latest ? ` (resumes from step ${this.uploader.latest.step})` : '';
+
+    if (exit.code === 0 && this.doneEvent && typeof this.doneEvent.output === 'string') {
+      return this.publish(identity, this.doneEvent.output);
+    }
+    const message = typeof this.errorEvent?.message === 'string' ? this.errorEvent.message : exit.stderrTail.split('\n').slice(-8).join('\n');
+    if (exit.code === 2) {
+      const field = typeof this.errorEvent?.field === 'string' ? this.errorEvent.field : undefined;
+      throw ApplicationFailure.create({ message: `${input.job}: ${message}`, type: 'TrainerConfigError', nonRetryable: true, details: field ? [{ field }] : [] });
+    }
+    if (exit.stopReason === 'cancelled') throw new CancelledFailure(`${input.job}: cancelled${resumable}`);
+    if (exit.stopReason === 'shutdown') throw ApplicationFailure.retryable(`${input.job}: the gpu worker shut down${resumable}`, 'WorkerShutdown');
+    if (exit.stopReason === 'hung') {
+      throw ApplicationFailure.retryable(`${input.job}: no trainer event for ${input.hangTimeoutMinutes} min; stopped${resumable}`, 'TrainerHung');
+    }
+    const how = exit.code === null ? `was killed by ${exit.signal ?? 'a signal'}` : `exited ${exit.code}`;
+    throw ApplicationFailure.retryable(`${input.job}: trainer ${how}: ${message}${resumable}`, exit.code === 75 ? 'TrainerInterrupted' : 'TrainerCrashed');
+  }
+
+  private async publish(identity: string, finalDir: string): Promise<TrainJobResult> {
+    const { input, store } = this;
+    const keys = jobKeys(input.prefix);
+    await deleteFolder(store, keys.finalKey);
+    await uploadFolder(store, finalDir, keys.finalKey);
+    await store.writeStream(keys.eventsKey, allSegments(store, `${input.prefix}/events`));
+    const seconds = (Date.now() - this.started) / 1000;
+    const steps = typeof this.doneEvent?.steps === 'number' ? this.doneEvent.steps : this.progress.step;
+    const lastLoss = this.losses.length ? this.losses[this.losses.length - 1] : null;
+    const median = (xs: number[]): number | null => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : null);
+    await store.putJson(keys.metricsKey, {
+      job: input.job, trainer: input.trainer, identity, steps, startStep: this.progress.startStep, attempt: this.ctx.info.attempt,
+      seconds, lastLoss, medianTokensPerS: median(this.tokensPerS), lastMetrics: this.lastMetrics, done: this.doneEvent,
+    });
+    const result: TrainJobResult = { job: input.job, identity, ...keys, steps, startStep: this.progress.startStep, seconds, lastLoss, skipped: false };
+    await recordJob(store, input, result);
+    await rm(this.workDir, { recursive: true, force: true }).catch((error: unknown) => log.warn('cannot remove work dir', { error: String(error) }));
+    return result;
+  }
+}
+
+/** Every attempt's events, oldest first, as one stream. */
+async function* allSegments(store: ArtifactStore, prefix: string): AsyncGenerator<Buffer> {
+  const keys: string[] = [];
+  for await (const key of store.list(`${prefix}/`)) keys.push(key);
+  for (const key of keys.sort()) yield* store.readStream(key);
+}
