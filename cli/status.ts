@@ -3,11 +3,11 @@ import type { Client } from '@temporalio/client';
 import { trainWorkflowId } from '../core/training';
 import { generateWorkflowId } from '../workflows/generate-debates';
 import { progressQuery } from '../workflows/signals';
-import { trainStatusQuery, type TrainStudentResult } from '../workflows/train-signals';
+import type { TrainStudentResult } from '../workflows/train-signals';
 import { workflowUiUrl } from '../workers/temporal-env';
 import { connectClient } from './client';
 import { progressReport } from './progress';
-import { trainingReport } from './train';
+import { liveStatus, trainingReport } from './train';
 
 /** `agentark status <runId>`: where a run stands — its debates and its training — from its workflows. */
 export function registerStatus(program: Command): void {
@@ -19,7 +19,7 @@ export function registerStatus(program: Command): void {
       const { client, close } = await connectClient();
       try {
         const debates = await show(client, generateWorkflowId(runId), async (h) => progressReport(await h.query(progressQuery)), async (h) => progressReport(await h.result()), 'agentark generate');
-        const training = await show(client, trainWorkflowId(runId), async (h) => trainingReport(await h.query(trainStatusQuery)), async (h) => trainingReport((await h.result()) as TrainStudentResult), 'agentark train');
+        const training = await show(client, trainWorkflowId(runId), async (h) => trainingReport(await liveStatus(h)), async (h) => trainingReport((await h.result()) as TrainStudentResult), 'agentark train');
         if (debates === null && training === null) throw new Error(`no run ${runId} (workflows ${generateWorkflowId(runId)}, ${trainWorkflowId(runId)}) on this Temporal namespace`);
         if (debates === false || training === false) process.exitCode = 1;
       } finally {

@@ -3,7 +3,7 @@ import { MultiBar, type SingleBar } from 'cli-progress';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { MAIN_QUEUE } from '../core/task-queues';
 import { RUN_ID } from '../core/search-attributes';
-import { TrainStudentInput, trainWorkflowId, type TrainStudentConfig } from '../core/training';
+import { TrainJobProgress, TrainStudentInput, trainWorkflowId, type TrainStudentConfig } from '../core/training';
 import { workflowUiUrl } from '../workers/temporal-env';
 import { trainStatusQuery, type TrainJobStatus, type TrainStatus } from '../workflows/train-signals';
 import type { trainStudent } from '../workflows/train-student';
@@ -27,7 +27,7 @@ export function registerTrain(program: Command): void {
         console.log(attached ? `training ${config.runId} is already running; following it` : `training ${config.runId} started`);
         console.log(`  workflow ${handle.workflowId}\n  ${workflowUiUrl(handle.workflowId)}`);
         if (opts.detach) return;
-        const result = await followTraining(() => handle.query(trainStatusQuery), () => handle.result());
+        const result = await followTraining(() => liveStatus(handle), () => handle.result());
         console.log(`\n${trainingReport(result)}`);
       } finally {
         await close();
@@ -46,6 +46,24 @@ export async function startOrAttachTraining(client: Client, config: TrainStudent
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     return { handle: client.workflow.getHandle<typeof trainStudent>(workflowId), attached: true };
   }
+}
+
+/**
+ * The workflow's status with each running job's newest heartbeat (the workflow hears from a job only
+ * every few minutes, to keep its history short; the heartbeat details are current).
+ */
+export async function liveStatus(handle: WorkflowHandle): Promise<TrainStatus> {
+  const [status, description] = await Promise.all([handle.query(trainStatusQuery), handle.describe()]);
+  for (const activity of description.raw.pendingActivities ?? []) {
+    const payload = activity.heartbeatDetails?.payloads?.[0]?.data;
+    if (activity.activityType?.name !== 'trainJob' || !payload) continue;
+    const beat = TrainJobProgress.safeParse(JSON.parse(Buffer.from(payload).toString('utf8')));
+    const job = beat.success ? status.jobs.find((j) => j.job === beat.data.job) : undefined;
+    if (!beat.success || !job || job.state === 'done' || job.state === 'skipped') continue;
+    const b = beat.data;
+    Object.assign(job, { state: b.state, step: b.step, total: b.total, loss: b.loss, tokensPerS: b.tokensPerS, attempt: b.attempt, startStep: b.startStep, checkpointStep: b.checkpointStep });
+  }
+  return status;
 }
 
 const fmt = (x: number | null, digits: number): string => (x === null ? '–' : x.toFixed(digits));

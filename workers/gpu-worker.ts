@@ -17,7 +17,8 @@ import { temporalEnv } from './temporal-env';
  * AGENTARK_GPU_SLOTS, AGENTARK_GPU_CACHE (staged inputs, default .state/gpu/cache), AGENTARK_GPU_WORK
  * (running jobs' folders, default .state/gpu/work), AGENTARK_TRAINER_PYTHON, AGENTARK_GPU_STOP_GRACE_S
  * (how long a stopped trainer may take to checkpoint, default 600), AGENTARK_TRAIN_NOTIFY_S (how often a
- * job tells its workflow its progress, default 30).
+ * job tells its workflow its progress between state changes and checkpoints, default 300: each
+ * report costs the workflow's history ~4 events; live progress is in the activity's heartbeat details).
  */
 
 export interface GpuWorker {
@@ -55,7 +56,7 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<GpuWorker
     cache: new LocalCache(opts.cacheDir ?? process.env.AGENTARK_GPU_CACHE ?? path.join(gpuRoot, 'cache')),
     workRoot: opts.workDir ?? process.env.AGENTARK_GPU_WORK ?? path.join(gpuRoot, 'work'),
     notify: client ? async (workflowId, progress) => client.workflow.getHandle(workflowId).signal(TRAIN_PROGRESS_SIGNAL, progress) : undefined,
-    notifyEveryMs: seconds('AGENTARK_TRAIN_NOTIFY_S', 30) * 1000,
+    notifyEveryMs: seconds('AGENTARK_TRAIN_NOTIFY_S', 300) * 1000,
     stopGraceMs: stopGraceS * 1000,
     keepCheckpoints: 2,
   });

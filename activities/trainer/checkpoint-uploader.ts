@@ -1,24 +1,29 @@
-import { access } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { log } from '@temporalio/activity';
 import type { ArtifactStore } from '../store/store';
 import { pruneCheckpoints, uploadCheckpoint, type StoredCheckpoint } from './checkpoints';
+import { linkTree } from './folders';
 
 /**
- * Uploads the trainer's checkpoints as they appear, one at a time. A checkpoint written while an
- * upload runs waits; when several wait, only the newest is uploaded (older ones are superseded, and
- * the trainer may already have deleted them). After each upload the store keeps the newest `keep`.
+ * Uploads the trainer's checkpoints as they appear, one at a time. Each is hard-linked into a
+ * snapshot the moment it is announced, so the trainer deleting old checkpoints (its keep_checkpoints)
+ * never pulls files from under an upload. A checkpoint announced while an upload runs waits; when
+ * several wait, only the newest is uploaded. After each upload the store keeps the newest `keep`.
  */
 export class CheckpointUploader {
   private pending: string | null = null;
   private running: Promise<void> | null = null;
   private newest: StoredCheckpoint | null;
+  private readonly offered = new Set<string>();
 
   constructor(
     private readonly store: ArtifactStore,
     private readonly jobPrefix: string,
     private readonly keep: number,
     start: StoredCheckpoint | null,
+    /** A folder of this attempt for snapshots, on the trainer's filesystem. */
+    private readonly snapshots: string,
     private readonly onUploaded: (checkpoint: StoredCheckpoint) => Promise<void>,
   ) {
     this.newest = start;
@@ -28,13 +33,24 @@ export class CheckpointUploader {
     return this.newest;
   }
 
-  /** A complete local checkpoint folder to upload. */
+  /** A complete local checkpoint folder to upload (one offered before is ignored). */
   offer(localDir: string): void {
-    this.pending = localDir;
+    const name = basename(localDir);
+    if (this.offered.has(name)) return;
+    this.offered.add(name);
+    const snapshot = join(this.snapshots, name);
+    try {
+      linkTree(localDir, snapshot);
+    } catch (error) {
+      log.warn('checkpoint folder is gone before its snapshot', { dir: localDir, error: (error as Error).message });
+      return;
+    }
+    if (this.pending) void rm(this.pending, { recursive: true, force: true });
+    this.pending = snapshot;
     this.running ??= this.drain().finally(() => (this.running = null));
   }
 
-  /** Resolves when every offered checkpoint is uploaded (or skipped). */
+  /** Resolves when every offered checkpoint is uploaded (or superseded). */
   async flush(): Promise<void> {
     while (this.running) await this.running;
   }
@@ -44,12 +60,6 @@ export class CheckpointUploader {
       const dir = this.pending;
       this.pending = null;
       try {
-        await access(join(dir, 'meta.json'));
-      } catch {
-        log.warn('checkpoint folder is gone before its upload (superseded)', { dir });
-        continue;
-      }
-      try {
         const uploaded = await uploadCheckpoint(this.store, this.jobPrefix, dir);
         if (this.newest === null || uploaded.step >= this.newest.step) this.newest = uploaded;
         await pruneCheckpoints(this.store, this.jobPrefix, this.keep);
@@ -57,6 +67,8 @@ export class CheckpointUploader {
       } catch (error) {
         // The next checkpoint gets another chance; training goes on meanwhile.
         log.warn('checkpoint upload failed', { dir, error: (error as Error).message });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
     }
   }

@@ -1,7 +1,6 @@
-import { access } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ArtifactStore } from '../store/store';
-import { deleteFolder, downloadFolder, uploadFolder } from './folders';
+import { deleteFolder, downloadFolder, pathExists, uploadFolder } from './folders';
 
 /**
  * A job's checkpoints in the store, `<jobPrefix>/checkpoints/step-NNNNNNNN/`, laid out as the trainer
@@ -41,10 +40,25 @@ export async function uploadCheckpoint(store: ArtifactStore, jobPrefix: string, 
   return { key, step: Number(m[1]) };
 }
 
-/** Keeps the newest `keep` complete checkpoints in the store; removes older ones and incomplete leftovers below them. */
+/**
+ * Keeps the newest `keep` complete checkpoints in the store; removes older ones, and incomplete
+ * leftovers (an upload cut short) older than the newest complete one.
+ */
 export async function pruneCheckpoints(store: ArtifactStore, jobPrefix: string, keep: number): Promise<void> {
   const complete = await storedCheckpoints(store, jobPrefix);
-  for (const old of complete.slice(0, Math.max(0, complete.length - keep))) await deleteFolder(store, old.key, META);
+  if (complete.length === 0) return;
+  const kept = new Set(complete.slice(-keep).map((c) => c.key));
+  const newest = complete[complete.length - 1].step;
+  const root = checkpointsPrefix(jobPrefix);
+  const folders = new Map<string, number>();
+  for await (const key of store.list(`${root}/`)) {
+    const dir = key.slice(root.length + 1).split('/')[0];
+    const m = STEP_DIR.exec(dir);
+    if (m) folders.set(`${root}/${dir}`, Number(m[1]));
+  }
+  for (const [key, step] of folders) {
+    if (!kept.has(key) && step < newest) await deleteFolder(store, key, META);
+  }
 }
 
 /**
@@ -57,15 +71,6 @@ export async function stageResume(store: ArtifactStore, jobPrefix: string, outpu
   const pick = stored[stored.length - 1];
   if (!pick) return null;
   const local = join(outputDir, 'checkpoints', basename(pick.key));
-  if (!(await exists(join(local, META)))) await downloadFolder(store, pick.key, local);
+  if (!(await pathExists(join(local, META)))) await downloadFolder(store, pick.key, local);
   return pick;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

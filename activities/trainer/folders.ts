@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream, linkSync, mkdirSync, readdirSync } from 'node:fs';
+import { access, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
@@ -44,12 +44,14 @@ export async function storeFiles(store: ArtifactStore, prefix: string): Promise<
   return out.sort();
 }
 
-/** Downloads `<prefix>/` into `dest` through a temporary folder, so `dest` is either complete or absent. */
+/**
+ * Downloads `<prefix>/` into `dest` through a temporary folder of its own, so `dest` is either
+ * complete or absent; a `dest` that appeared meanwhile (another download of the same folder) stays.
+ */
 export async function downloadFolder(store: ArtifactStore, prefix: string, dest: string): Promise<{ files: number; bytes: number }> {
   const files = await storeFiles(store, prefix);
   if (files.length === 0) throw new Error(`${store.urlOf(prefix)}/ holds no files`);
-  const tmp = `${dest}.partial-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
+  const tmp = `${dest}.partial-${randomBytes(6).toString('hex')}`;
   let bytes = 0;
   for (const file of files) {
     const path = join(tmp, ...file.split('/'));
@@ -57,9 +59,9 @@ export async function downloadFolder(store: ArtifactStore, prefix: string, dest:
     await pipeline(Readable.from(store.readStream(`${prefix}/${file}`)), createWriteStream(path));
     bytes += (await stat(path)).size;
   }
-  await rm(dest, { recursive: true, force: true });
   await mkdir(dirname(dest), { recursive: true });
-  await rename(tmp, dest);
+  if (await pathExists(dest)) await rm(tmp, { recursive: true, force: true });
+  else await rename(tmp, dest);
   return { files: files.length, bytes };
 }
 
@@ -80,4 +82,27 @@ export async function folderFingerprint(store: ArtifactStore, prefix: string): P
     hash.update(`${file}\0${s.size}\0${s.etag}\n`);
   }
   return `sha256:${hash.digest('hex')}`;
+}
+
+export async function pathExists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Hard-links every file of `src` into a new folder `dest` (same filesystem): a snapshot that costs no
+ * copy and survives the owner deleting `src` meanwhile. Synchronous, so it is taken before anything else runs.
+ */
+export function linkTree(src: string, dest: string): void {
+  mkdirSync(dest, { recursive: true });
+  for (const entry of readdirSync(src, { withFileTypes: true })) {
+    const from = join(src, entry.name);
+    const to = join(dest, entry.name);
+    if (entry.isDirectory()) linkTree(from, to);
+    else if (entry.isFile()) linkSync(from, to);
+  }
 }

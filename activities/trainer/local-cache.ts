@@ -1,11 +1,11 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ArtifactStore } from '../store/store';
-import { downloadFolder, folderFingerprint } from './folders';
+import { downloadFolder, folderFingerprint, pathExists } from './folders';
 
 /**
  * The gpu worker's local copy of its inputs, keyed by content (a file's ETag, a folder's
@@ -13,7 +13,19 @@ import { downloadFolder, folderFingerprint } from './folders';
  * worker, and an object replaced in the store is never read stale.
  */
 export class LocalCache {
+  /** Downloads under way, by cache slot: two jobs staging the same input share one download. */
+  private readonly inFlight = new Map<string, Promise<string>>();
+
   constructor(readonly root: string) {}
+
+  private once(slot: string, fetch: () => Promise<string>): Promise<string> {
+    let p = this.inFlight.get(slot);
+    if (!p) {
+      p = fetch().finally(() => this.inFlight.delete(slot));
+      this.inFlight.set(slot, p);
+    }
+    return p;
+  }
 
   private slot(kind: 'files' | 'folders', ...parts: string[]): string {
     return join(this.root, kind, createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 32));
@@ -24,33 +36,27 @@ export class LocalCache {
     const { etag } = await store.stat(key);
     const dir = this.slot('files', store.urlOf(key), etag);
     const path = join(dir, posix.basename(key));
-    if (await present(path)) return path;
-    await mkdir(dir, { recursive: true });
-    const tmp = `${path}.partial-${process.pid}`;
-    await pipeline(Readable.from(store.readStream(key)), createWriteStream(tmp));
-    await rename(tmp, path);
-    return path;
+    return this.once(dir, async () => {
+      if (await pathExists(path)) return path;
+      await mkdir(dir, { recursive: true });
+      const tmp = `${path}.partial-${randomBytes(6).toString('hex')}`;
+      await pipeline(Readable.from(store.readStream(key)), createWriteStream(tmp));
+      await rename(tmp, path);
+      return path;
+    });
   }
 
   /** The local path of a folder (`<prefix>/` in the store), downloaded if this content is not cached yet. */
   async folder(store: ArtifactStore, prefix: string): Promise<string> {
     const fingerprint = await folderFingerprint(store, prefix);
     const dir = this.slot('folders', store.urlOf(prefix), fingerprint);
-    if (await present(dir)) return dir;
-    await downloadFolder(store, prefix, dir);
-    return dir;
+    return this.once(dir, async () => {
+      if (!(await pathExists(dir))) await downloadFolder(store, prefix, dir);
+      return dir;
+    });
   }
 
   async clear(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
-  }
-}
-
-async function present(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
   }
 }

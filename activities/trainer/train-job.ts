@@ -68,6 +68,7 @@ export function createTrainerActivities(deps: TrainerDeps): TrainerActivities {
       if (done) return done;
       await job.stage(identity);
       if (ctx.cancellationSignal.aborted) throw new CancelledFailure('cancelled before the trainer started');
+      if (draining) throw ApplicationFailure.retryable('the gpu worker is shutting down', 'WorkerShutdown');
       const { launch, release } = deps.slots.acquire();
       let exit: TrainerExit;
       try {
@@ -76,7 +77,6 @@ export function createTrainerActivities(deps: TrainerDeps): TrainerActivities {
         running.add(proc);
         const onAbort = (): void => proc.stop(draining ? 'shutdown' : 'cancelled');
         ctx.cancellationSignal.addEventListener('abort', onAbort);
-        if (draining) proc.stop('shutdown');
         try {
           exit = await proc.exited;
         } finally {
@@ -89,6 +89,7 @@ export function createTrainerActivities(deps: TrainerDeps): TrainerActivities {
       return await job.finish(exit, identity);
     } finally {
       clearInterval(ticker);
+      await job.settled();
     }
   }
 
@@ -108,6 +109,7 @@ class JobRun {
   private progress: TrainJobProgress;
   private readonly started = Date.now();
   private lastNotified = 0;
+  private notifying: Promise<void> = Promise.resolve();
   private workDir = '';
   private outputDir = '';
   private configPath = '';
@@ -139,6 +141,11 @@ class JobRun {
     this.ctx.heartbeat(this.progress);
   }
 
+  /** Progress reports still on their way (none may outlive the activity and its worker's connection). */
+  settled(): Promise<void> {
+    return this.notifying;
+  }
+
   private update(patch: Partial<TrainJobProgress>, notify = false): void {
     this.progress = { ...this.progress, ...patch, updatedAt: Date.now() };
     this.beat();
@@ -146,7 +153,8 @@ class JobRun {
     const workflowId = this.ctx.info.workflowExecution?.workflowId;
     if (this.deps.notify && workflowId && (notify || due)) {
       this.lastNotified = Date.now();
-      this.deps.notify(workflowId, this.progress).catch(() => undefined);
+      const sent = this.deps.notify(workflowId, this.progress).catch(() => undefined);
+      this.notifying = Promise.all([this.notifying, sent]).then(() => undefined);
     }
   }
 
@@ -165,7 +173,7 @@ class JobRun {
     const prm = input.prm ? await deps.cache.folder(store, input.prm) : undefined;
     const resume = await stageResume(store, input.prefix, this.outputDir);
     this.update({ checkpointKey: resume?.key ?? null, checkpointStep: resume?.step ?? null });
-    this.uploader = new CheckpointUploader(store, input.prefix, deps.keepCheckpoints, resume, async (c) => {
+    this.uploader = new CheckpointUploader(store, input.prefix, deps.keepCheckpoints, resume, join(this.workDir, `uploads-${this.started}`), async (c) => {
       this.update({ checkpointKey: c.key, checkpointStep: c.step }, true);
       await this.uploadSegment();
     });
@@ -177,6 +185,8 @@ class JobRun {
     await writeFile(this.configPath, JSON.stringify(config, null, 2));
     this.eventsPath = join(this.workDir, `events-attempt-${this.ctx.info.attempt}-${this.started}.jsonl`);
     this.events = createWriteStream(this.eventsPath, { flags: 'a' });
+    // A full disk must fail this job, not crash the worker with every other job on it.
+    this.events.on('error', (error) => log.error('cannot write the events file', { path: this.eventsPath, error: error.message }));
   }
 
   /**
@@ -262,7 +272,9 @@ class JobRun {
       return this.publish(identity, this.doneEvent.output);
     }
     const message = typeof this.errorEvent?.message === 'string' ? this.errorEvent.message : exit.stderrTail.split('\n').slice(-8).join('\n');
-    if (exit.code === 2) {
+    // Under torchrun a rank's exit 2 or 75 reaches us as 1: the error event carries the trainer's own code.
+    const code = typeof this.errorEvent?.code === 'number' ? this.errorEvent.code : exit.code;
+    if (code === 2) {
       const field = typeof this.errorEvent?.field === 'string' ? this.errorEvent.field : undefined;
       throw ApplicationFailure.create({ message: `${input.job}: ${message}`, type: 'TrainerConfigError', nonRetryable: true, details: field ? [{ field }] : [] });
     }
@@ -272,7 +284,7 @@ class JobRun {
       throw ApplicationFailure.retryable(`${input.job}: no trainer event for ${input.hangTimeoutMinutes} min; stopped${resumable}`, 'TrainerHung');
     }
     const how = exit.code === null ? `was killed by ${exit.signal ?? 'a signal'}` : `exited ${exit.code}`;
-    throw ApplicationFailure.retryable(`${input.job}: trainer ${how}: ${message}${resumable}`, exit.code === 75 ? 'TrainerInterrupted' : 'TrainerCrashed');
+    throw ApplicationFailure.retryable(`${input.job}: trainer ${how}: ${message}${resumable}`, code === 75 ? 'TrainerInterrupted' : 'TrainerCrashed');
   }
 
   private async publish(identity: string, finalDir: string): Promise<TrainJobResult> {

@@ -48,6 +48,7 @@ export class TrainerProcess {
   private killTimer: NodeJS.Timeout | undefined;
   private readonly watchdog: NodeJS.Timeout;
   private readonly stderrLines: string[] = [];
+  private closed = false;
 
   constructor(private readonly opts: TrainerProcessOptions) {
     this.child = spawn(opts.command, opts.args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -61,6 +62,7 @@ export class TrainerProcess {
     }, Math.min(5000, Math.max(250, opts.hangMs / 4)));
     this.exited = new Promise<TrainerExit>((resolve) => {
       const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+        this.closed = true;
         clearInterval(this.watchdog);
         clearTimeout(this.killTimer);
         resolve({ code, signal, stopReason: this.stopReason, stderrTail: this.stderrLines.join('\n') });
@@ -69,6 +71,8 @@ export class TrainerProcess {
         this.stderrLines.push(`cannot start ${opts.command}: ${err.message}`);
         finish(null, null);
       });
+      // A group member that outlives the leader (a stuck rank holding stdout) would keep 'close' from ever firing.
+      this.child.on('exit', () => this.signal('SIGKILL', true));
       this.child.on('close', finish);
     });
   }
@@ -86,8 +90,8 @@ export class TrainerProcess {
     this.killTimer = setTimeout(() => this.signal('SIGKILL'), grace);
   }
 
-  private signal(sig: NodeJS.Signals): void {
-    if (this.child.pid === undefined || this.child.exitCode !== null || this.child.signalCode !== null) return;
+  private signal(sig: NodeJS.Signals, afterExit = false): void {
+    if (this.child.pid === undefined || (!afterExit && this.closed)) return;
     try {
       process.kill(-this.child.pid, sig);
     } catch {

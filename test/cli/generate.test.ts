@@ -3,7 +3,8 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connectClient } from '../../cli/client';
-import { readRunConfig } from '../../cli/config-file';
+import { readConfigFile, readRunConfig } from '../../cli/config-file';
+import { TrainStudentInput } from '../../core/training';
 
 const repo = path.resolve(__dirname, '../..');
 const agentark = path.join(repo, 'bin/agentark');
@@ -55,6 +56,10 @@ describe('agentark generate / status: bad input gets a clear error', () => {
 
   it.each(['demo.json', 'gsm8k.json'])('examples/%s is a valid run config', (name) => {
     expect(readRunConfig(path.join(repo, 'examples', name)).runId.length).toBeGreaterThan(0);
+  });
+
+  it.each(['train-tiny.json', 'train-qwen3-0.6b.json'])('examples/%s is a valid trainStudent config', (name) => {
+    expect(readConfigFile(path.join(repo, 'examples', name), TrainStudentInput).methods.length).toBeGreaterThan(0);
   });
 
   it('status of an unknown run says so', async () => {

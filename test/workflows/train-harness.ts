@@ -12,15 +12,17 @@ import { trainWorkflowId, type TrainStudentInput } from '../../core/training';
 import type { trainStudent } from '../../workflows/train-student';
 import { repoRoot } from '../../infra/dev/paths';
 
+/** A gpu worker in this process, with a fresh cache and work folder of its own. */
+export interface TestGpuWorker extends GpuWorker {
+  stop(): Promise<void>;
+}
+
 /** A main worker and gpu workers (on CPU) of this test alone, on private task queues. */
 export interface TrainHarness {
   client: Client;
   taskQueue: string;
   gpuQueue: string;
-  /** A gpu worker in this process (started by `startGpu`). */
-  gpu: GpuWorker | null;
-  startGpu(opts?: { python?: string; queue?: string }): Promise<GpuWorker>;
-  stopGpu(): Promise<void>;
+  startGpu(opts?: { python?: string; queue?: string }): Promise<TestGpuWorker>;
   start(input: TrainStudentInput): ReturnType<Client['workflow']['start']>;
   train(input: TrainStudentInput): Promise<Awaited<ReturnType<typeof trainStudent>>>;
   close(): Promise<void>;
@@ -33,38 +35,38 @@ export async function startTrainHarness(): Promise<TrainHarness> {
   const connection: NativeConnection = await connect();
   const { client, close } = await connectClient();
   const main: Worker = await createMainWorker({ connection, taskQueue });
-  const running: Promise<unknown>[] = [main.run()];
-  let gpu: { worker: GpuWorker; run: Promise<void> } | null = null;
-  const h: TrainHarness = {
+  const mainRun = main.run();
+  const gpus = new Set<TestGpuWorker>();
+  return {
     client,
     taskQueue,
     gpuQueue,
-    get gpu() {
-      return gpu?.worker ?? null;
-    },
     async startGpu(opts = {}) {
       const dir = mkdtempSync(path.join(tmpdir(), 'agentark-gpu-'));
-      const worker = await createGpuWorker({ connection, client, taskQueue: opts.queue ?? gpuQueue, cacheDir: path.join(dir, 'cache'), workDir: path.join(dir, 'work'), ...(opts.python ? { python: opts.python } : {}) });
-      gpu = { worker, run: worker.worker.run() };
-      return worker;
-    },
-    async stopGpu() {
-      if (!gpu) return;
-      gpu.worker.worker.shutdown();
-      await gpu.run.catch(() => undefined);
-      gpu = null;
+      const created = await createGpuWorker({ connection, client, taskQueue: opts.queue ?? gpuQueue, cacheDir: path.join(dir, 'cache'), workDir: path.join(dir, 'work'), ...(opts.python ? { python: opts.python } : {}) });
+      const run = created.worker.run();
+      const gpu: TestGpuWorker = {
+        ...created,
+        stop: async () => {
+          gpus.delete(gpu);
+          created.trainer.drain();
+          created.worker.shutdown();
+          await run.catch(() => undefined);
+        },
+      };
+      gpus.add(gpu);
+      return gpu;
     },
     start: (input) => client.workflow.start('trainStudent', { taskQueue, workflowId: trainWorkflowId(input.runId), args: [input] }),
     train: (input) => client.workflow.execute<typeof trainStudent>('trainStudent', { taskQueue, workflowId: trainWorkflowId(input.runId), args: [input] }),
     async close() {
-      await h.stopGpu();
+      await Promise.all([...gpus].map((g) => g.stop()));
       main.shutdown();
-      await Promise.all(running).catch(() => undefined);
+      await mainRun.catch(() => undefined);
       await close();
       await connection.close();
     },
   };
-  return h;
 }
 
 /** `agentark worker gpu` as its own process (so it can be SIGKILLed), with its own cache and work folders. */

@@ -5,7 +5,7 @@ import { execFile, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { startFakeLlmServer, type FakeLlmServer } from '../fixtures/fake-llm';
 import { allowTeacherUrl, gsm8kProblems, gsm8kTest, haveGsm8k, startHarness, uniqueRunId, type Harness } from './harness';
-import { spawnGpuWorker, startTrainHarness, waitFor, type TrainHarness } from './train-harness';
+import { spawnGpuWorker, startTrainHarness, waitFor, type TestGpuWorker, type TrainHarness } from './train-harness';
 import { openStore } from '../../activities/store/store';
 import { storedCheckpoints } from '../../activities/trainer/checkpoints';
 import { trainJobPrefix, trainWorkflowId, type TrainStudentInput } from '../../core/training';
@@ -39,6 +39,7 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
   let fake: FakeLlmServer;
   let debates: Harness;
   let h: TrainHarness;
+  let gpu: TestGpuWorker;
   let datasetsRun: string;
   const store = () => debates.store;
   const input = (runId: string, extra: Partial<TrainStudentInput> = {}): TrainStudentInput => ({
@@ -53,6 +54,7 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
     allowTeacherUrl(fake.url);
     debates = await startHarness();
     h = await startTrainHarness();
+    gpu = await h.startGpu();
     datasetsRun = uniqueRunId('train-data');
     const generated = await debates.generate({
       runId: datasetsRun, dataset: { format: 'gsm8k', url: gsm8kTest, limit: 16 }, teacher: { baseUrl: fake.url },
@@ -67,8 +69,8 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
   });
 
   it('trains all five methods to final models in the store; the same run id again runs no job', async () => {
-    await h.startGpu();
     const runId = uniqueRunId('five');
+    const before = gpu.trainer.launched();
     const result = await h.train(input(runId));
     expect(result.stage).toBe('done');
     expect(result.jobs.map((j) => [j.job, j.state])).toEqual([
@@ -89,11 +91,11 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
     expect(result.models.pad).toBe(result.results.find((r) => r.job === 'grpo')!.finalKey);
     console.log(`CPU wall time per job (s): ${result.results.map((r) => `${r.job} ${r.seconds.toFixed(1)}`).join(', ')}`);
 
-    const launched = h.gpu!.trainer.launched();
-    expect(launched).toBe(7);
+    const launched = gpu.trainer.launched();
+    expect(launched - before).toBe(7);
     const again = await h.train(input(runId));
     expect(again.results.every((r) => r.skipped)).toBe(true);
-    expect(h.gpu!.trainer.launched()).toBe(launched);
+    expect(gpu.trainer.launched()).toBe(launched);
   }, 600_000);
 
   it('a bad trainer setting fails its job at once with the trainer\'s message naming the field, no retry', async () => {
@@ -127,20 +129,19 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
     // The first launch prints nothing and sleeps; later ones are the real trainer.
     writeFileSync(script, `#!/usr/bin/env bash\nif [ ! -e ${marker} ]; then touch ${marker}; exec sleep 600; fi\nexec ${venvBin('python')} "$@"\n`);
     chmodSync(script, 0o755);
-    await h.stopGpu();
-    await h.startGpu({ python: script });
+    const queue = `${h.gpuQueue}-hang`;
+    const hanging = await h.startGpu({ python: script, queue });
     try {
       const runId = uniqueRunId('hang');
-      const handle = await h.start(input(runId, { methods: ['rsft'], hangTimeoutMinutes: 0.05 }));
+      const handle = await h.start(input(runId, { methods: ['rsft'], hangTimeoutMinutes: 0.5, gpuQueue: queue }));
       const result = (await handle.result()) as Awaited<ReturnType<TrainHarness['train']>>;
       expect(result.jobs[0].state).toBe('done');
       const history = await handle.fetchHistory();
       const last = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).pop()!.activityTaskStartedEventAttributes!;
       expect(last.attempt).toBe(2);
-      expect(last.lastFailure?.message).toMatch(/no trainer event for 0.05 min/);
+      expect(last.lastFailure?.message).toMatch(/no trainer event for 0.5 min/);
     } finally {
-      await h.stopGpu();
-      await h.startGpu();
+      await hanging.stop();
     }
   }, 180_000);
 
@@ -173,6 +174,32 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
       expect(await finalDigest(store(), runId, 'rsft')).toBe(await finalDigest(store(), reference, 'rsft'));
     }, 420_000);
 
+    it('SIGTERM of the gpu worker (a preempted node): the trainer checkpoints, the checkpoint is uploaded, the worker exits, and the job resumes on another worker from there', async () => {
+      const runId = uniqueRunId('sigterm');
+      worker = spawnGpuWorker(queue(), mkdtempSync(path.join(tmpdir(), 'agentark-m4-')));
+      const handle = await h.start(input(runId, { methods: ['rsft'], gpuQueue: queue(), settings: longer }));
+      await waitFor('training under way', async () => {
+        const st = await handle.query<{ jobs: { state: string; step: number }[] }>('trainStatus').catch(() => null);
+        return st?.jobs[0].state === 'running' && st.jobs[0].step >= 1;
+      }, 180_000);
+      const first = worker;
+      const exited = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
+      const t0 = Date.now();
+      first.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(Date.now() - t0).toBeLessThan(60_000);
+      console.log(`SIGTERM to the gpu worker → checkpoint uploaded, worker exited in ${Date.now() - t0} ms`);
+      const stored = await storedCheckpoints(openStore(store()), trainJobPrefix(runId, 'rsft'));
+      expect(stored.length).toBeGreaterThan(0);
+
+      worker = spawnGpuWorker(queue(), mkdtempSync(path.join(tmpdir(), 'agentark-m5-')));
+      const result = (await handle.result()) as Awaited<ReturnType<TrainHarness['train']>>;
+      expect(result.results[0].startStep).toBe(stored[stored.length - 1].step);
+      const history = await handle.fetchHistory();
+      const last = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).pop()!.activityTaskStartedEventAttributes!;
+      expect(last.lastFailure?.applicationFailureInfo?.type).toBe('WorkerShutdown');
+    }, 420_000);
+
     it('cancel from the CLI mid-training: the trainer checkpoints, the run reports cancelled within 60 s, and starting it again continues from that checkpoint', async () => {
       const runId = uniqueRunId('cancel');
       worker = spawnGpuWorker(queue(), mkdtempSync(path.join(tmpdir(), 'agentark-m3-')));
@@ -188,6 +215,7 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
       expect(cancel.code).toBe(0);
       expect(cancel.stdout).toContain(`${trainWorkflowId(runId)}: CANCELLED`);
       expect(Date.now() - t0).toBeLessThan(60_000);
+      console.log(`agentark cancel → trainStudent CANCELLED (checkpoint uploaded) in ${Date.now() - t0} ms`);
       const interrupted = (await eventsOf(store(), runId, 'rsft').catch(() => [])).length;
       expect(interrupted).toBe(0); // no final events.jsonl: the job did not finish
       const stored = await storedCheckpoints(openStore(store()), trainJobPrefix(runId, 'rsft'));
