@@ -31,7 +31,15 @@ export function countGpus(): number {
   }
 }
 
-export function planSlots(env: NodeJS.ProcessEnv = process.env, gpus: number = countGpus()): SlotPlan {
+/** The GPUs this worker may use: CUDA_VISIBLE_DEVICES when the environment already narrows them, else all it finds. */
+export function visibleGpus(env: NodeJS.ProcessEnv = process.env, found: number = countGpus()): string[] {
+  if (found === 0) return [];
+  const mask = env.CUDA_VISIBLE_DEVICES;
+  if (mask === undefined) return Array.from({ length: found }, (_, i) => String(i));
+  return mask.split(',').map((d) => d.trim()).filter((d) => d !== '' && d !== '-1');
+}
+
+export function planSlots(env: NodeJS.ProcessEnv = process.env, gpus: number = visibleGpus(env).length): SlotPlan {
   const mode = env.AGENTARK_GPU_MODE ?? 'gpu';
   if (mode !== 'gpu' && mode !== 'node') throw new Error(`AGENTARK_GPU_MODE must be "gpu" (one job per GPU) or "node" (one torchrun job per node), got ${JSON.stringify(mode)}`);
   if (gpus === 0) return { mode: 'cpu', slots: 1, gpus: 0 };
@@ -51,7 +59,7 @@ export function trainerPython(env: NodeJS.ProcessEnv = process.env): string {
 export class SlotPool {
   private readonly free: number[];
 
-  constructor(readonly plan: SlotPlan, private readonly python: string = trainerPython()) {
+  constructor(readonly plan: SlotPlan, private readonly python: string = trainerPython(), private readonly devices: string[] = visibleGpus()) {
     this.free = Array.from({ length: plan.slots }, (_, i) => i);
   }
 
@@ -66,7 +74,7 @@ export class SlotPool {
       const launch = { command: this.python, prefix: ['-m', 'torch.distributed.run', '--standalone', `--nproc-per-node=${this.plan.gpus}`, ...m], env: {} };
       return { slot, launch, release };
     }
-    const env: Record<string, string> = this.plan.mode === 'gpu' ? { CUDA_VISIBLE_DEVICES: String(slot) } : {};
+    const env: Record<string, string> = this.plan.mode === 'gpu' ? { CUDA_VISIBLE_DEVICES: this.devices[slot] ?? String(slot) } : {};
     return { slot, launch: { command: this.python, prefix: m, env }, release };
   }
 }
