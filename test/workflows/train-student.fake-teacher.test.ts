@@ -35,6 +35,13 @@ async function eventsOf(store: string, runId: string, job: 'rsft'): Promise<Reco
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
+/** Until the run's first job reports a step done (the subprocess workers report every second). */
+const trainingUnderWay = (handle: { query: <T>(name: string) => Promise<T> }) =>
+  waitFor('training under way', async () => {
+    const st = await handle.query<{ jobs: { state: string; step: number }[] }>('trainStatus').catch(() => null);
+    return st?.jobs[0].state === 'running' && st.jobs[0].step >= 1;
+  }, 180_000);
+
 describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fake-teacher datasets)', () => {
   let fake: FakeLlmServer;
   let debates: Harness;
@@ -178,10 +185,7 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
       const runId = uniqueRunId('sigterm');
       worker = spawnGpuWorker(queue(), mkdtempSync(path.join(tmpdir(), 'agentark-m4-')));
       const handle = await h.start(input(runId, { methods: ['rsft'], gpuQueue: queue(), settings: longer }));
-      await waitFor('training under way', async () => {
-        const st = await handle.query<{ jobs: { state: string; step: number }[] }>('trainStatus').catch(() => null);
-        return st?.jobs[0].state === 'running' && st.jobs[0].step >= 1;
-      }, 180_000);
+      await trainingUnderWay(handle);
       const first = worker;
       const exited = new Promise<number | null>((resolve) => first.once('exit', (code) => resolve(code)));
       const t0 = Date.now();
@@ -204,10 +208,7 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
       const runId = uniqueRunId('cancel');
       worker = spawnGpuWorker(queue(), mkdtempSync(path.join(tmpdir(), 'agentark-m3-')));
       const handle = await h.start(input(runId, { methods: ['rsft'], gpuQueue: queue(), settings: longer }));
-      await waitFor('training under way', async () => {
-        const st = await handle.query<{ jobs: { state: string; step: number }[] }>('trainStatus').catch(() => null);
-        return st?.jobs[0].state === 'running' && st.jobs[0].step >= 1;
-      }, 180_000);
+      await trainingUnderWay(handle);
       const t0 = Date.now();
       const cancel = await new Promise<{ code: number; stdout: string }>((resolve) => {
         execFile(path.join(repoRoot, 'bin/agentark'), ['cancel', runId], { cwd: repoRoot }, (err, stdout) => resolve({ code: err ? 1 : 0, stdout }));
