@@ -33,6 +33,14 @@ describe('agentark generate / status: bad input gets a clear error', () => {
     expect(r.stderr).toContain(`config ${bad} is not valid JSON`);
   });
 
+  it('train: names every bad field of its config', async () => {
+    const bad = file('train.json', JSON.stringify({ runId: 'r', datasets: { runId: 'r' }, student: {}, methods: ['sft'], settings: { rsft: { output_dir: '/x' } } }));
+    const r = await runCli(['train', '--config', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`config ${bad} is invalid`);
+    for (const field of ['student', 'methods.0', 'settings.rsft.output_dir']) expect(r.stderr).toContain(`  ${field}: `);
+  });
+
   it('names every bad field of the config', async () => {
     const bad = file('fields.json', JSON.stringify({ runId: 'bad id!', dataset: { format: 'gsm8k' }, debate: { agents: 0 }, window: 9000 }));
     const r = await runCli(['generate', '--config', bad]);
