@@ -16,7 +16,11 @@ import { repoRoot, venvBin } from '../../infra/dev/paths';
  * random Qwen3 student, datasets built by buildDatasets from a debate run with the SCRIPTED FAKE
  * teacher. Each job trains a few steps: what is tested is the orchestration and its durability.
  */
-const describeIfData = haveGsm8k ? describe : describe.skip;
+const describeIfData = haveGsm8k ? describe : describe.skip; // the shared GSM8K file is beside the repo in CI
+
+// One thread per trainer (this file's workers and the ones it spawns inherit it): the suite's other
+// files run beside this one, and their timing-sensitive fault tests must keep a core.
+process.env.OMP_NUM_THREADS = '1';
 
 const seqLen = { max_seq_len: 256 };
 const settings = (maxSteps: number) => ({
