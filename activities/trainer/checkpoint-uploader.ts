@@ -24,6 +24,8 @@ export class CheckpointUploader {
     start: StoredCheckpoint | null,
     /** A folder of this attempt for snapshots, on the trainer's filesystem. */
     private readonly snapshots: string,
+    /** Runs before each upload (the events so far go first: a checkpoint in the store implies its events are). */
+    private readonly beforeUpload: () => Promise<void>,
     private readonly onUploaded: (checkpoint: StoredCheckpoint) => Promise<void>,
   ) {
     this.newest = start;
@@ -60,6 +62,7 @@ export class CheckpointUploader {
       const dir = this.pending;
       this.pending = null;
       try {
+        await this.beforeUpload();
         const uploaded = await uploadCheckpoint(this.store, this.jobPrefix, dir);
         if (this.newest === null || uploaded.step >= this.newest.step) this.newest = uploaded;
         await pruneCheckpoints(this.store, this.jobPrefix, this.keep);

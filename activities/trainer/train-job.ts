@@ -173,9 +173,8 @@ class JobRun {
     const prm = input.prm ? await deps.cache.folder(store, input.prm) : undefined;
     const resume = await stageResume(store, input.prefix, this.outputDir);
     this.update({ checkpointKey: resume?.key ?? null, checkpointStep: resume?.step ?? null });
-    this.uploader = new CheckpointUploader(store, input.prefix, deps.keepCheckpoints, resume, join(this.workDir, `uploads-${this.started}`), async (c) => {
+    this.uploader = new CheckpointUploader(store, input.prefix, deps.keepCheckpoints, resume, join(this.workDir, `uploads-${this.started}`), () => this.uploadSegment(), async (c) => {
       this.update({ checkpointKey: c.key, checkpointStep: c.step }, true);
-      await this.uploadSegment();
     });
     const config = {
       ...input.settings, model, data, output_dir: this.outputDir,
