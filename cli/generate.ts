@@ -1,22 +1,18 @@
 import { Command } from 'commander';
-import { MAIN_QUEUE } from '../core/task-queues';
 import { workflowUiUrl } from '../workers/temporal-env';
 import { progressQuery } from '../workflows/signals';
 import { connectClient } from './client';
-import { startOrAttach } from './start-run';
+import { runOptions, startOrAttach } from './start-run';
 import { readRunConfig } from './config-file';
 import { follow } from './follow';
 import { progressReport } from './progress';
 
 /** `agentark generate --config <file>`: start (or resume) a run's debates and follow its progress. */
 export function registerGenerate(program: Command): void {
-  program
+  runOptions(program
     .command('generate')
     .description('debate every problem of a dataset and build the distillation datasets (resumes a failed run with the same run id)')
-    .requiredOption('--config <file>', 'run config JSON (see README: runId, dataset, teacher, debate, …)')
-    .option('--run-id <id>', 'override the config\'s runId')
-    .option('--detach', 'start and return at once instead of showing progress')
-    .option('--task-queue <queue>', 'task queue of the main workers', MAIN_QUEUE)
+    .requiredOption('--config <file>', 'run config JSON (see README: runId, dataset, teacher, debate, …)'))
     .action(async (opts: { config: string; runId?: string; detach?: boolean; taskQueue: string }) => {
       const config = readRunConfig(opts.config, opts.runId ? { runId: opts.runId } : {});
       const { client, close } = await connectClient();

@@ -1,4 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import type { Command } from 'commander';
+import { MAIN_QUEUE } from '../core/task-queues';
 import type { RunConfig } from '../core/config';
 import { RUN_ID } from '../core/search-attributes';
 import { generateWorkflowId, type generateDebates } from '../workflows/generate-debates';
@@ -21,4 +23,12 @@ export async function startOrAttach(client: Client, config: RunConfig, taskQueue
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
     return { handle: client.workflow.getHandle<typeof generateDebates>(workflowId), attached: true };
   }
+}
+
+/** The options every command that starts a run takes. */
+export function runOptions(command: Command): Command {
+  return command
+    .option('--run-id <id>', "override the config's runId")
+    .option('--detach', 'start and return at once instead of showing progress')
+    .option('--task-queue <queue>', 'task queue of the main workers', MAIN_QUEUE);
 }

@@ -1,24 +1,21 @@
 import { Command } from 'commander';
 import { MultiBar, type SingleBar } from 'cli-progress';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import { MAIN_QUEUE } from '../core/task-queues';
 import { RUN_ID } from '../core/search-attributes';
 import { TrainJobProgress, TrainStudentInput, trainWorkflowId, type TrainStudentConfig } from '../core/training';
 import { workflowUiUrl } from '../workers/temporal-env';
-import { trainStatusQuery, type TrainJobStatus, type TrainStatus } from '../workflows/train-signals';
+import { applyProgress, trainStatusQuery, type TrainJobStatus, type TrainStatus } from '../workflows/train-signals';
 import type { trainStudent } from '../workflows/train-student';
 import { connectClient } from './client';
 import { readConfigFile } from './config-file';
+import { runOptions } from './start-run';
 
 /** `agentark train --config <file>`: train the student on a run's datasets (resumes a run with the same id). */
 export function registerTrain(program: Command): void {
-  program
+  runOptions(program
     .command('train')
     .description('train the student with RSFT, DA, PAD, RSFT+DA, PAD+DA on the GPU queue (the same run id again redoes only unfinished jobs)')
-    .requiredOption('--config <file>', 'trainStudent config JSON (see README "Training the student")')
-    .option('--run-id <id>', "override the config's runId")
-    .option('--detach', 'start and return at once instead of showing progress')
-    .option('--task-queue <queue>', 'task queue of the main workers', MAIN_QUEUE)
+    .requiredOption('--config <file>', 'trainStudent config JSON (see README "Training the student")'))
     .action(async (opts: { config: string; runId?: string; detach?: boolean; taskQueue: string }) => {
       const config = readConfigFile(opts.config, TrainStudentInput, opts.runId ? { runId: opts.runId } : {});
       const { client, close } = await connectClient();
@@ -60,8 +57,7 @@ export async function liveStatus(handle: WorkflowHandle): Promise<TrainStatus> {
     const beat = TrainJobProgress.safeParse(JSON.parse(Buffer.from(payload).toString('utf8')));
     const job = beat.success ? status.jobs.find((j) => j.job === beat.data.job) : undefined;
     if (!beat.success || !job || job.state === 'done' || job.state === 'skipped') continue;
-    const b = beat.data;
-    Object.assign(job, { state: b.state, step: b.step, total: b.total, loss: b.loss, tokensPerS: b.tokensPerS, attempt: b.attempt, startStep: b.startStep, checkpointStep: b.checkpointStep });
+    applyProgress(job, beat.data);
   }
   return status;
 }

@@ -1,5 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { JobName, Method, TrainJobResult } from '../core/training';
+import type { JobName, Method, TrainJobProgress, TrainJobResult } from '../core/training';
 import { TRAIN_PROGRESS_SIGNAL } from '../core/training';
 
 /** A running job's progress, sent by the trainer activity; validated on receipt (it may come from anywhere). */
@@ -36,3 +36,11 @@ export interface TrainStudentResult extends TrainStatus {
 }
 
 export const trainStatusQuery = defineQuery<TrainStatus>('trainStatus');
+
+/** A running job's status from its newest report (the workflow's signal, or the CLI's read of the heartbeat). */
+export function applyProgress(status: TrainJobStatus, p: TrainJobProgress): void {
+  Object.assign(status, {
+    state: p.state, step: p.step, total: p.total, loss: p.loss, tokensPerS: p.tokensPerS,
+    attempt: p.attempt, startStep: p.startStep, checkpointStep: p.checkpointStep,
+  });
+}

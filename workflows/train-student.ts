@@ -10,7 +10,7 @@ import {
   type DatasetName, type JobName, type ModelRef, type PlannedJob, type TrainJobInput, type TrainJobResult,
 } from '../core/training';
 import { parseInput } from './parse-input';
-import { trainProgress, trainStatusQuery, type TrainJobStatus, type TrainStatus, type TrainStudentResult } from './train-signals';
+import { applyProgress, trainProgress, trainStatusQuery, type TrainJobStatus, type TrainStatus, type TrainStudentResult } from './train-signals';
 
 export { trainWorkflowId } from '../core/training';
 
@@ -71,8 +71,7 @@ export async function trainStudent(rawInput: TrainStudentInput): Promise<TrainSt
     const parsed = TrainJobProgress.safeParse(raw);
     const s = parsed.success ? jobs.get(parsed.data.job) : undefined;
     if (!parsed.success || !s || ['done', 'skipped', 'failed', 'waiting'].includes(s.state)) return; // stale or not ours
-    const p = parsed.data;
-    Object.assign(s, { state: p.state, step: p.step, total: p.total, loss: p.loss, tokensPerS: p.tokensPerS, attempt: p.attempt, startStep: p.startStep, checkpointStep: p.checkpointStep });
+    applyProgress(s, parsed.data);
     show();
   });
   upsertSearchAttributes([{ key: RUN_ID, value: config.runId }, { key: STAGE, value: 'train' }]);

@@ -119,7 +119,7 @@ class JobRun {
   private uploader: CheckpointUploader | null = null;
   private doneEvent: TrainerEvent | null = null;
   private errorEvent: TrainerEvent | null = null;
-  private readonly losses: number[] = [];
+  private lastLoss: number | null = null;
   private readonly tokensPerS: number[] = [];
   private lastMetrics: Record<string, unknown> | null = null;
 
@@ -229,7 +229,7 @@ class JobRun {
       case 'progress': {
         const loss = num(e.loss);
         const tps = num(e.tokens_per_s);
-        if (loss !== null) this.losses.push(loss);
+        if (loss !== null) this.lastLoss = loss;
         if (tps !== null) this.tokensPerS.push(tps);
         this.update({ step: num(e.step) ?? this.progress.step, total: num(e.total) ?? this.progress.total, loss, tokensPerS: tps });
         break;
@@ -294,7 +294,7 @@ class JobRun {
     await store.writeStream(keys.eventsKey, allSegments(store, `${input.prefix}/events`));
     const seconds = (Date.now() - this.started) / 1000;
     const steps = typeof this.doneEvent?.steps === 'number' ? this.doneEvent.steps : this.progress.step;
-    const lastLoss = this.losses.length ? this.losses[this.losses.length - 1] : null;
+    const { lastLoss } = this;
     const median = (xs: number[]): number | null => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] : null);
     await store.putJson(keys.metricsKey, {
       job: input.job, trainer: input.trainer, identity, steps, startStep: this.progress.startStep, attempt: this.ctx.info.attempt,
