@@ -64,7 +64,7 @@ export async function liveStatus(handle: WorkflowHandle): Promise<TrainStatus> {
 
 const fmt = (x: number | null, digits: number): string => (x === null ? '–' : x.toFixed(digits));
 
-function eta(j: TrainJobStatus, since: Map<string, { t: number; step: number }>): string {
+function timeLeft(j: TrainJobStatus, since: Map<string, { t: number; step: number }>): string {
   const first = since.get(j.job);
   if (!first || j.state !== 'running' || j.step <= first.step || !j.total) return '';
   const perStep = (Date.now() - first.t) / (j.step - first.step);
@@ -73,7 +73,7 @@ function eta(j: TrainJobStatus, since: Map<string, { t: number; step: number }>)
 
 /** One bar per job (step/total, loss, tokens/s, time left) until the workflow's result arrives. */
 export async function followTraining<R>(query: () => Promise<TrainStatus>, result: () => Promise<R>): Promise<R> {
-  const bars = new MultiBar({ format: '{job} {bar} {value}/{total} | {state} | loss {loss} | {tps} tok/s{eta}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 });
+  const bars = new MultiBar({ format: '{job} {bar} {value}/{total} | {state} | loss {loss} | {tps} tok/s{left}', hideCursor: true, noTTYOutput: true, notTTYSchedule: 10_000 });
   const byJob = new Map<string, SingleBar>();
   const since = new Map<string, { t: number; step: number }>();
   const poll = setInterval(() => {
@@ -81,7 +81,7 @@ export async function followTraining<R>(query: () => Promise<TrainStatus>, resul
       .then((s) => {
         for (const j of s.jobs) {
           if (j.state === 'running' && !since.has(j.job)) since.set(j.job, { t: Date.now(), step: j.step });
-          const payload = { job: j.job.padEnd(8), state: j.state, loss: fmt(j.loss, 4), tps: fmt(j.tokensPerS, 0), eta: eta(j, since) };
+          const payload = { job: j.job.padEnd(8), state: j.state, loss: fmt(j.loss, 4), tps: fmt(j.tokensPerS, 0), left: timeLeft(j, since) };
           const bar = byJob.get(j.job);
           if (bar) {
             bar.setTotal(Math.max(j.total, 1));

@@ -143,7 +143,7 @@ export async function trainStudent(rawInput: TrainStudentInput): Promise<TrainSt
     stage = 'failed';
     show();
     throw ApplicationFailure.nonRetryable(
-      `training failed: ${failed.map((s) => `${s.job}: ${s.error}`).join('; ')}. Start run '${config.runId}' again to retry; finished jobs are not redone.`,
+      `training failed: ${failed.map((s) => (s.error?.startsWith(`${s.job}: `) ? s.error : `${s.job}: ${s.error}`)).join('; ')}. Start run '${config.runId}' again to retry; finished jobs are not redone.`,
       'TrainingFailed',
     );
   }

@@ -122,6 +122,8 @@ class JobRun {
   private lastLoss: number | null = null;
   private readonly tokensPerS: number[] = [];
   private lastMetrics: Record<string, unknown> | null = null;
+  /** Local path → store key of each staged input. */
+  private readonly staged = new Map<string, string>();
 
   constructor(
     private readonly input: TrainJobSpec,
@@ -166,11 +168,13 @@ class JobRun {
     this.workDir = join(deps.workRoot, safeItem(input.runId), `${safeItem(input.job)}-${identity.slice(7, 23)}`);
     this.outputDir = join(this.workDir, 'out');
     await mkdir(this.outputDir, { recursive: true });
-    const data = await deps.cache.file(store, input.data);
+    const stageFile = async (key: string): Promise<string> => this.remember(await deps.cache.file(store, key), key);
+    const stageFolder = async (key: string): Promise<string> => this.remember(await deps.cache.folder(store, key), key);
+    const data = await stageFile(input.data);
     const { key, ...modelSpec } = input.model;
-    const model = key ? { ...modelSpec, path: await deps.cache.folder(store, key) } : modelSpec;
-    const initFrom = input.initFrom ? await deps.cache.folder(store, input.initFrom) : undefined;
-    const prm = input.prm ? await deps.cache.folder(store, input.prm) : undefined;
+    const model = key ? { ...modelSpec, path: await stageFolder(key) } : modelSpec;
+    const initFrom = input.initFrom ? await stageFolder(input.initFrom) : undefined;
+    const prm = input.prm ? await stageFolder(input.prm) : undefined;
     const resume = await stageResume(store, input.prefix, this.outputDir);
     this.update({ checkpointKey: resume?.key ?? null, checkpointStep: resume?.step ?? null });
     this.uploader = new CheckpointUploader(store, input.prefix, deps.keepCheckpoints, resume, join(this.workDir, `uploads-${this.started}`), () => this.uploadSegment(), async (c) => {
@@ -186,6 +190,11 @@ class JobRun {
     this.events = createWriteStream(this.eventsPath, { flags: 'a' });
     // A full disk must fail this job, not crash the worker with every other job on it.
     this.events.on('error', (error) => log.error('cannot write the events file', { path: this.eventsPath, error: error.message }));
+  }
+
+  private remember(local: string, key: string): string {
+    this.staged.set(local, key);
+    return local;
   }
 
   /**
@@ -270,7 +279,8 @@ class JobRun {
     if (exit.code === 0 && this.doneEvent && typeof this.doneEvent.output === 'string') {
       return this.publish(identity, this.doneEvent.output);
     }
-    const message = typeof this.errorEvent?.message === 'string' ? this.errorEvent.message : exit.stderrTail.split('\n').slice(-8).join('\n');
+    const raw = typeof this.errorEvent?.message === 'string' ? this.errorEvent.message : exit.stderrTail.split('\n').slice(-8).join('\n');
+    const message = this.storeNames(raw);
     // Under torchrun a rank's exit 2 or 75 reaches us as 1: the error event carries the trainer's own code.
     const code = typeof this.errorEvent?.code === 'number' ? this.errorEvent.code : exit.code;
     if (code === 2) {
@@ -284,6 +294,13 @@ class JobRun {
     }
     const how = exit.code === null ? `was killed by ${exit.signal ?? 'a signal'}` : `exited ${exit.code}`;
     throw ApplicationFailure.retryable(`${input.job}: trainer ${how}: ${message}${resumable}`, code === 75 ? 'TrainerInterrupted' : 'TrainerCrashed');
+  }
+
+  /** The trainer names its local copies; the user knows the store's objects. */
+  private storeNames(text: string): string {
+    let out = text;
+    for (const [local, key] of this.staged) out = out.split(local).join(this.store.urlOf(key));
+    return out;
   }
 
   private async publish(identity: string, finalDir: string): Promise<TrainJobResult> {
