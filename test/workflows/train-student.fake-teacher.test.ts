@@ -211,8 +211,9 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
     it('cancel from the CLI mid-training: the trainer checkpoints, the run reports cancelled within 60 s, and starting it again continues from that checkpoint', async () => {
       const runId = uniqueRunId('cancel');
       worker = spawnGpuWorker(queue(), mkdtempSync(path.join(tmpdir(), 'agentark-m3-')));
-      // Long enough that the CLI, seconds to start on a loaded machine, finds it still running.
-      const slow = { ...longer, all: { ...longer.all, max_steps: 80 } };
+      // Long enough that the CLI, seconds to start on a loaded machine, finds it still training; the
+      // checkpoint it resumes from is the one written on SIGTERM.
+      const slow = { ...longer, all: { ...longer.all, max_steps: 400 }, rsft: { ...seqLen, checkpoint_every: 100 } };
       const handle = await h.start(input(runId, { methods: ['rsft'], gpuQueue: queue(), settings: slow }));
       await trainingUnderWay(handle);
       const t0 = Date.now();
