@@ -3,3 +3,6 @@ export { putJsonArtifact } from './artifacts';
 export { prepareProblems, problemsPage, settleInFlight, writeDebate } from './debate';
 export { buildDatasets } from './datasets/build-datasets';
 export { findTrainJob, resolveTrainingData } from './trainer/training-inputs';
+export { resolveEvalModels } from './evaluation/eval-models';
+export { prepareTestSet } from './evaluation/test-sets';
+export { masLines, scoreGenerations, writeEvaluation } from './evaluation/scores';

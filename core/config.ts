@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DemoLevel } from './demo-problems';
 import { LLM_QUEUE } from './task-queues';
 
 /**
@@ -34,7 +35,12 @@ export const DatasetConfig = z
     /** Use only the first `limit` problems. */
     limit: z.number().int().positive().optional(),
     /** The `demo` format: the project's own seeded arithmetic word problems. */
-    demo: z.strictObject({ seed: z.number().int().default(1), count: z.number().int().positive().max(100_000).default(20) }).optional(),
+    demo: z.strictObject({
+      seed: z.number().int().default(1),
+      count: z.number().int().positive().max(100_000).default(20),
+      /** multi-step (when absent): 2–3 step word problems; one-step: a single small addition (what a tiny teacher can answer). */
+      level: z.enum(DemoLevel).optional(),
+    }).optional(),
   })
   .superRefine((d, ctx) => {
     if (d.format !== 'demo' && !d.url) ctx.addIssue({ code: 'custom', path: ['url'], message: `required for format '${d.format}'` });

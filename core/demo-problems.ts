@@ -126,22 +126,34 @@ const recipe: Template = (random) => {
 
 const TEMPLATES: readonly Template[] = [shopping, sharing, rates, ages, savings, recipe];
 
+/** One addition of small numbers: what a 135M-parameter teacher gets right a fair share of the time (about 40% per agent). */
+const oneStep: Template = (random) => {
+  const a = randomInt(random, 1, 5);
+  const b = randomInt(random, 1, 4);
+  return { question: `What is ${a} + ${b}?`, steps: [`${a} + ${b} = ${a + b}.`], answer: a + b };
+};
+
+export const DemoLevel = ['multi-step', 'one-step'] as const;
+export type DemoLevel = (typeof DemoLevel)[number];
+
 export interface DemoProblemOptions {
   seed: number;
   count: number;
+  /** multi-step (default): GSM8K-like word problems of 2–3 steps; one-step: a single small addition. */
+  level?: DemoLevel;
 }
 
 /** Deterministic for a seed: the same {seed, count} always gives the same problems and ids. */
-export function generateDemoProblems({ seed, count }: DemoProblemOptions): Problem[] {
+export function generateDemoProblems({ seed, count, level = 'multi-step' }: DemoProblemOptions): Problem[] {
   if (!Number.isInteger(count) || count < 0) throw new RangeError(`demo problems: count must be a whole number ≥ 0, got ${count}`);
   if (!Number.isInteger(seed)) throw new RangeError(`demo problems: seed must be an integer, got ${seed}`);
   const random = mulberry32(seed);
   const problems: Problem[] = [];
   for (let i = 0; i < count; i++) {
-    const worked = pick(random, TEMPLATES)(random);
+    const worked = level === 'one-step' ? oneStep(random) : pick(random, TEMPLATES)(random);
     const gold = String(worked.answer);
     problems.push({
-      id: `demo-${seed}-${i + 1}`,
+      id: level === 'one-step' ? `demo-1step-${seed}-${i + 1}` : `demo-${seed}-${i + 1}`,
       task: 'numeric',
       question: worked.question,
       gold,

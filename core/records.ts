@@ -126,6 +126,8 @@ export const GenerateOutput = z.object({
   sample: z.number().int().nonnegative(),
   completion: z.string(),
   finishReason: z.enum(['stop', 'length']),
+  /** Tokens the model generated for it (absent in files written before the field existed). */
+  tokens: z.number().int().nonnegative().optional(),
 });
 export type GenerateInput = z.infer<typeof GenerateInput>;
 export type GenerateOutput = z.infer<typeof GenerateOutput>;

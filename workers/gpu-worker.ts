@@ -10,7 +10,7 @@ import { stateDir } from '../infra/dev/paths';
 import { temporalEnv } from './temporal-env';
 
 /**
- * The gpu worker: polls only the GPU task queue and registers only the trainer activity, so a
+ * The gpu worker: polls only the GPU task queue and registers only the trainer activities (trainJob, generateJob), so a
  * trainer job can never run anywhere else; no workflows. One job per slot (see gpu-slots.ts).
  *
  * Environment: AGENTARK_GPU_QUEUE (default agentark-h100), AGENTARK_GPU_MODE (gpu | node),

@@ -9,6 +9,7 @@ import {
   dependencies, jobSettings, METHOD_OUTPUT, planTraining, trainJobPrefix, TrainJobProgress, TrainStudentInput,
   type DatasetName, type JobName, type ModelRef, type PlannedJob, type TrainJobInput, type TrainJobResult,
 } from '../core/training';
+import { rootMessage } from './failures';
 import { parseInput } from './parse-input';
 import { applyProgress, trainProgress, trainStatusQuery, type TrainJobStatus, type TrainStatus, type TrainStudentResult } from './train-signals';
 
@@ -152,13 +153,6 @@ export async function trainStudent(rawInput: TrainStudentInput): Promise<TrainSt
   show();
   await condition(allHandlersFinished);
   return { ...status(), results: plan.map((j) => done.get(j.name)!) };
-}
-
-function rootMessage(err: unknown): string {
-  let e = err as { message?: string; cause?: unknown } | undefined;
-  let message = e?.message ?? String(err);
-  for (let depth = 0; e && depth < 6; depth++, e = e.cause as typeof e) if (e.message) message = e.message;
-  return message;
 }
 
 function overallProgress(jobs: TrainJobStatus[]): number {

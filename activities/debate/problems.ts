@@ -36,7 +36,7 @@ export async function prepareProblems(input: { runId: string; dataset: DatasetCo
     }
     return { total: m.counts.total, parts: m.counts.parts, skippedRecords: m.counts.skippedRecords ?? 0 };
   }
-  const { problems, report } = source(input.dataset);
+  const { problems, report } = problemSource(input.dataset);
   let total = 0;
   let part = 0;
   let buffer: Problem[] = [];
@@ -76,9 +76,10 @@ function heartbeat(details: number): void {
   }
 }
 
-function source(dataset: DatasetConfig): { problems: AsyncIterable<Problem> | Iterable<Problem>; report?: { skipped: number } } {
+/** A dataset config's problems, streamed from its file (or generated, for `demo`). */
+export function problemSource(dataset: DatasetConfig): { problems: AsyncIterable<Problem> | Iterable<Problem>; report?: { skipped: number } } {
   if (dataset.format === 'demo') {
-    const demo = { seed: dataset.demo?.seed ?? 1, count: dataset.limit ?? dataset.demo?.count ?? 20 };
+    const demo = { seed: dataset.demo?.seed ?? 1, count: dataset.limit ?? dataset.demo?.count ?? 20, level: dataset.demo?.level ?? 'multi-step' };
     return { problems: generateDemoProblems(demo) };
   }
   return openDataset({

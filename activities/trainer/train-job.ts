@@ -2,6 +2,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure, CancelledFailure, Context, log } from '@temporalio/activity';
+import type { GenerateJobInput, GenerateJobResult } from '../../core/evaluation';
 import { safeItem } from '../../core/ids';
 import { TrainJobInput, type TrainJobProgress, type TrainJobResult, type TrainJobSpec } from '../../core/training';
 import { repoRoot } from '../../infra/dev/paths';
@@ -10,9 +11,11 @@ import type { ArtifactStore } from '../store/store';
 import { CheckpointUploader } from './checkpoint-uploader';
 import { stageResume } from './checkpoints';
 import { deleteFolder, uploadFolder } from './folders';
+import { runGenerateJob } from './generate-job';
 import type { SlotPool } from './gpu-slots';
 import { finishedJob, jobIdentity, jobKeys, recordJob } from './job-record';
 import type { LocalCache } from './local-cache';
+import { failureMessage, trainerFailure } from './trainer-failure';
 import { TrainerProcess, type TrainerEvent, type TrainerExit } from './trainer-process';
 
 /**
@@ -38,7 +41,10 @@ export interface TrainerDeps {
 }
 
 export interface TrainerActivities {
-  activities: { trainJob: (input: TrainJobInput) => Promise<TrainJobResult> };
+  activities: {
+    trainJob: (input: TrainJobInput) => Promise<TrainJobResult>;
+    generateJob: (input: GenerateJobInput) => Promise<GenerateJobResult>;
+  };
   /** Worker shutdown: SIGTERM to every running trainer; each job uploads its checkpoint and fails retryably. */
   drain(): void;
   running(): number;
@@ -93,8 +99,17 @@ export function createTrainerActivities(deps: TrainerDeps): TrainerActivities {
     }
   }
 
+  const generateJob = (input: GenerateJobInput): Promise<GenerateJobResult> => runGenerateJob(input, deps, {
+    track: (proc) => {
+      running.add(proc);
+      return () => running.delete(proc);
+    },
+    draining: () => draining,
+    onLaunch: () => launched++,
+  });
+
   return {
-    activities: { trainJob },
+    activities: { trainJob, generateJob },
     drain: () => {
       draining = true;
       for (const proc of running) proc.stop('shutdown');
@@ -266,7 +281,7 @@ class JobRun {
   }
 
   async finish(exit: TrainerExit, identity: string): Promise<TrainJobResult> {
-    const { input, store } = this;
+    const { input } = this;
     await new Promise<void>((resolve) => (this.events ? this.events.end(resolve) : resolve()));
     this.update({ state: 'uploading' }, true);
     // Exit 75 (SIGTERM) leaves one more checkpoint than the events announced.
@@ -279,21 +294,7 @@ class JobRun {
     if (exit.code === 0 && this.doneEvent && typeof this.doneEvent.output === 'string') {
       return this.publish(identity, this.doneEvent.output);
     }
-    const raw = typeof this.errorEvent?.message === 'string' ? this.errorEvent.message : exit.stderrTail.split('\n').slice(-8).join('\n');
-    const message = this.storeNames(raw);
-    // Under torchrun a rank's exit 2 or 75 reaches us as 1: the error event carries the trainer's own code.
-    const code = typeof this.errorEvent?.code === 'number' ? this.errorEvent.code : exit.code;
-    if (code === 2) {
-      const field = typeof this.errorEvent?.field === 'string' ? this.errorEvent.field : undefined;
-      throw ApplicationFailure.create({ message: `${input.job}: ${message}`, type: 'TrainerConfigError', nonRetryable: true, details: field ? [{ field }] : [] });
-    }
-    if (exit.stopReason === 'cancelled') throw new CancelledFailure(`${input.job}: cancelled${resumable}`);
-    if (exit.stopReason === 'shutdown') throw ApplicationFailure.retryable(`${input.job}: the gpu worker shut down${resumable}`, 'WorkerShutdown');
-    if (exit.stopReason === 'hung') {
-      throw ApplicationFailure.retryable(`${input.job}: no trainer event for ${input.hangTimeoutMinutes} min; stopped${resumable}`, 'TrainerHung');
-    }
-    const how = exit.code === null ? `was killed by ${exit.signal ?? 'a signal'}` : `exited ${exit.code}`;
-    throw ApplicationFailure.retryable(`${input.job}: trainer ${how}: ${message}${resumable}`, code === 75 ? 'TrainerInterrupted' : 'TrainerCrashed');
+    throw trainerFailure(input.job, exit, this.errorEvent, this.storeNames(failureMessage(exit, this.errorEvent)), resumable, input.hangTimeoutMinutes);
   }
 
   /** The trainer names its local copies; the user knows the store's objects. */

@@ -1,7 +1,7 @@
 """The generate job: batched generation for evaluation sets.
 
-Input JSONL {id, prompt}; output JSONL {id, sample, completion, finishReason} (finishReason "stop" when
-the model ended its turn, "length" when max_new_tokens cut it). Greedy when temperature is 0.
+Input JSONL {id, prompt}; output JSONL {id, sample, completion, finishReason, tokens} (finishReason "stop"
+when the model ended its turn, "length" when max_new_tokens cut it; tokens: the completion's generated tokens). Greedy when temperature is 0.
 
 Lines are appended to ``<output>.partial`` batch by batch and the file is renamed to ``output`` at the
 end. With ``--resume auto`` the prompts already in the partial file are skipped; each batch is seeded
@@ -49,8 +49,8 @@ def _done_ids(partial: str, num_samples: int) -> set[str]:
 
 
 @torch.no_grad()
-def generate_batch(lm, tok, prompts: list[str], cfg: GenerateConfig, device) -> list[list[tuple[str, str]]]:
-    """For each prompt, num_samples (completion, finishReason) pairs."""
+def generate_batch(lm, tok, prompts: list[str], cfg: GenerateConfig, device) -> list[list[tuple[str, str, int]]]:
+    """For each prompt, num_samples (completion, finishReason, generated tokens) triples."""
     rows = [data.prompt_ids(tok, p)[-cfg.max_prompt_len:] for p in prompts]
     ids, attn = data.pad_rows(rows, tok.pad_token_id, left=True)
     sampled = cfg.temperature > 0
@@ -68,7 +68,7 @@ def generate_batch(lm, tok, prompts: list[str], cfg: GenerateConfig, device) -> 
             if stop:
                 gen = gen[:gen.index(tok.eos_token_id)]
             gen = [t for t in gen if t != tok.pad_token_id]
-            samples.append((tok.decode(gen, skip_special_tokens=True), "stop" if stop else "length"))
+            samples.append((tok.decode(gen, skip_special_tokens=True), "stop" if stop else "length", len(gen)))
         results.append(samples)
     return results
 
@@ -100,10 +100,10 @@ def main(cfg: GenerateConfig, rt: Runtime, resume: str | None) -> dict:
                 dt = time.perf_counter() - t0
                 n_tok = 0
                 for r, samples in zip(batch, outs):
-                    for s, (text, reason) in enumerate(samples):
+                    for s, (text, reason, tokens) in enumerate(samples):
                         f.write(json.dumps({"id": r["id"], "sample": s, "completion": text,
-                                            "finishReason": reason}, ensure_ascii=False) + "\n")
-                        n_tok += len(tok(text, add_special_tokens=False)["input_ids"])
+                                            "finishReason": reason, "tokens": tokens}, ensure_ascii=False) + "\n")
+                        n_tok += tokens
                 f.flush()
                 written += len(batch)
                 emit("progress", job="generate", step=written, total=len(records), tokens_per_s=n_tok / dt,
