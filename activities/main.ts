@@ -6,3 +6,6 @@ export { findTrainJob, resolveTrainingData } from './trainer/training-inputs';
 export { resolveEvalModels } from './evaluation/eval-models';
 export { prepareTestSet } from './evaluation/test-sets';
 export { masLines, scoreGenerations, writeEvaluation } from './evaluation/scores';
+export { buildReport } from './report/build-report';
+export { recordPipeline, stageFinished } from './pipeline-records';
+export { nightlyModels, previousNight, recordNight } from './nightly';

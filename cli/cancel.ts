@@ -1,11 +1,13 @@
 import { Command } from 'commander';
+import { evalWorkflowId } from '../core/evaluation';
+import { pipelineWorkflowId } from '../core/pipeline';
 import { trainWorkflowId } from '../core/training';
 import { generateWorkflowId } from '../workflows/generate-debates';
 import { connectClient } from './client';
 
 /**
- * `agentark cancel <runId>`: requests cancellation of the run's running workflows (debates and
- * training). A training job then checkpoints, uploads the checkpoint and reports cancelled; starting
+ * `agentark cancel <runId>`: requests cancellation of the run's running workflows (the pipeline,
+ * its debates, training and evaluation). A training job then checkpoints, uploads the checkpoint and reports cancelled; starting
  * the same run id again continues from there.
  */
 export function registerCancel(program: Command): void {
@@ -18,7 +20,8 @@ export function registerCancel(program: Command): void {
       const { client, close } = await connectClient();
       try {
         const handles = [];
-        for (const workflowId of [generateWorkflowId(runId), trainWorkflowId(runId)]) {
+        // The pipeline first: cancelling it cancels the child it waits on, which cancels its training jobs.
+        for (const workflowId of [pipelineWorkflowId(runId), generateWorkflowId(runId), trainWorkflowId(runId), evalWorkflowId(runId)]) {
           const handle = client.workflow.getHandle(workflowId);
           const status = await handle.describe().then((d) => d.status.name).catch(() => null);
           if (status !== 'RUNNING') continue;

@@ -7,6 +7,8 @@ import { registerGenerate } from './generate';
 import { registerStatus } from './status';
 import { registerTrain } from './train';
 import { registerCancel } from './cancel';
+import { registerSchedule } from './schedule';
+import { registerRun } from './run';
 
 /** The `agentark` command. Each subcommand lives in its own file and registers itself here. */
 export function buildProgram(): Command {
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   registerStatus(program);
   registerTrain(program);
   registerCancel(program);
+  registerSchedule(program);
+  registerRun(program);
   return program;
 }
 

@@ -50,3 +50,22 @@ export interface Report {
 }
 
 export const reportPrefix = (runId: string): string => `runs/${runId}/report`;
+
+/**
+ * The (model, test set) pairs whose accuracy fell below the previous evaluation's 95% interval: a
+ * drop larger than the previous night's own sampling noise.
+ */
+export function findRegressions(previous: EvaluationResult, current: EvaluationResult): Regression[] {
+  const out: Regression[] = [];
+  for (const now of current.scores) {
+    const before = previous.scores.find((s) => s.model === now.model && s.testSet === now.testSet);
+    if (!before || now.accuracy.rate >= before.accuracy.low) continue;
+    out.push({
+      model: now.model,
+      testSet: now.testSet,
+      previous: { accuracy: before.accuracy.rate, low: before.accuracy.low, high: before.accuracy.high, runId: previous.runId },
+      current: { accuracy: now.accuracy.rate, low: now.accuracy.low, high: now.accuracy.high },
+    });
+  }
+  return out;
+}
