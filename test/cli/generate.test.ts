@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { connectClient } from '../../cli/client';
 import { readConfigFile, readRunConfig } from '../../cli/config-file';
+import { parsePipelineInput } from '../../core/pipeline';
 import { TrainStudentInput } from '../../core/training';
 
 const repo = path.resolve(__dirname, '../..');
@@ -52,7 +53,7 @@ describe('agentark generate / status: bad input gets a clear error', () => {
   it('checks the example configs that ship with the project', async () => {
     // --detach against a task queue no worker polls: the run is only validated and started, never executed.
     const runId = `cli-${Date.now()}`;
-    const r = await runCli(['generate', '--config', path.join(repo, 'examples/demo.json'), '--run-id', runId, '--detach', '--task-queue', 'no-worker-polls-this']);
+    const r = await runCli(['generate', '--config', path.join(repo, 'examples/generate-demo.json'), '--run-id', runId, '--detach', '--task-queue', 'no-worker-polls-this']);
     const { client, close } = await connectClient();
     await client.workflow.getHandle(`generate-${runId}`).terminate('test cleanup').catch(() => undefined);
     await close();
@@ -62,12 +63,18 @@ describe('agentark generate / status: bad input gets a clear error', () => {
     expect(r.stdout).toContain('http://127.0.0.1:8233/namespaces/default/workflows/generate-cli-');
   });
 
-  it.each(['demo.json', 'gsm8k.json'])('examples/%s is a valid run config', (name) => {
+  it.each(['generate-demo.json', 'gsm8k.json'])('examples/%s is a valid run config', (name) => {
     expect(readRunConfig(path.join(repo, 'examples', name)).runId.length).toBeGreaterThan(0);
   });
 
   it.each(['train-tiny.json', 'train-qwen3-0.6b.json'])('examples/%s is a valid trainStudent config', (name) => {
     expect(readConfigFile(path.join(repo, 'examples', name), TrainStudentInput).methods.length).toBeGreaterThan(0);
+  });
+
+  it('examples/demo.json is a valid distillPipeline input (the demo adds the student)', () => {
+    const raw = JSON.parse(readFileSync(path.join(repo, 'examples/demo.json'), 'utf8')) as Record<string, unknown>;
+    expect(parsePipelineInput({ ...raw, student: { gguf: '/models/student.gguf' } })).toMatchObject({ ok: true });
+    expect(parsePipelineInput(raw)).toMatchObject({ ok: false, issues: [expect.stringContaining('student')] });
   });
 
   it('status of an unknown run says so', async () => {
