@@ -4,7 +4,6 @@ import { Command } from 'commander';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { parsePipelineInput } from '../core/pipeline';
 import { MAIN_QUEUE } from '../core/task-queues';
-import { locateModel } from '../infra/llm-server/locate-model';
 import { devEnv, devUp } from '../infra/dev/services';
 import { repoRoot } from '../infra/dev/paths';
 import { connect, createLlmWorker, createMainWorker } from '../workers/create';
@@ -12,6 +11,7 @@ import { createGpuWorker } from '../workers/gpu-worker';
 import { workflowUiUrl } from '../workers/temporal-env';
 import type { probeTeacher } from '../workflows';
 import { connectClient } from './client';
+import { demoStudent } from './demo-student';
 import { copyReport, startAndFollow } from './run';
 
 /**
@@ -20,6 +20,9 @@ import { copyReport, startAndFollow } from './run';
  * teacher with one probe, then runs distillPipeline on the project's own one-step arithmetic
  * problems: SmolLM2-135M as the teacher and as the student, every method for a few steps.
  */
+/** `--quick`: the same stages on fewer problems, and no teacher debate on the test set. */
+const QUICK = { problems: 6, testProblems: 5 };
+
 export function registerDemo(program: Command): void {
   program
     .command('demo')
@@ -29,6 +32,7 @@ export function registerDemo(program: Command): void {
     .option('--quick', 'fewer problems, the same stages (a few minutes)')
     .action(async (opts: { config: string; runId?: string; quick?: boolean }) => {
       const input = demoInput(opts);
+      const t0 = Date.now();
       // The in-process workers' INFO lines would bury the demo's own output.
       Runtime.install({ logger: new DefaultLogger('WARN') });
       for (const r of await devUp()) {
@@ -38,11 +42,12 @@ export function registerDemo(program: Command): void {
       const connection = await connect();
       const { client, close } = await connectClient();
       const main = await createMainWorker({ connection });
-      const llm = await createLlmWorker({ connection, concurrency: 8 });
+      let calls = 0;
+      const llm = await createLlmWorker({ connection, concurrency: 8, onCall: () => calls++ });
       const gpu = await createGpuWorker({ connection, client });
       const running = Promise.all([main.run(), llm.run(), gpu.worker.run()]);
-      const t0 = Date.now();
       try {
+        input.student ??= await demoStudent((line) => console.log(line));
         const probe = await client.workflow.execute<typeof probeTeacher>('probeTeacher', {
           taskQueue: MAIN_QUEUE,
           workflowId: `probe-${String(input.runId)}-${Date.now()}`,
@@ -50,7 +55,7 @@ export function registerDemo(program: Command): void {
         });
         console.log(`\nteacher probe: "${probe.reply.trim().slice(0, 80)}"  (${probe.completionTokens} tokens)`);
         console.log(`trainer: ${gpu.plan.mode === 'cpu' ? 'no GPU here, one job at a time on the CPU' : `${gpu.plan.slots} GPU slot(s)`}\n`);
-        const result = await startAndFollow(client, input, { taskQueue: MAIN_QUEUE });
+        const result = await startAndFollow(client, input, { taskQueue: MAIN_QUEUE, extra: () => `teacher calls made ${calls}` });
         const dir = path.join(repoRoot, 'reports', String(input.runId));
         await copyReport(String(input.runId), dir);
         console.log(`\nlocal copy ${path.join(dir, 'report.html')}`);
@@ -70,17 +75,23 @@ export function registerDemo(program: Command): void {
     });
 }
 
-/** The demo's pipeline input: the config file, the packaged SmolLM2 as the student, and the --quick cuts. */
-function demoInput(opts: { config: string; runId?: string; quick?: boolean }): Record<string, unknown> {
-  const raw = JSON.parse(fs.readFileSync(opts.config, 'utf8')) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-  const input: Record<string, any> = { student: { gguf: locateModel() }, ...raw }; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, unknown>;
+const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+
+/** The demo's pipeline input: the config file and the --quick cuts (the student, when the file has none, is the packaged SmolLM2). */
+function demoInput(opts: { config: string; runId?: string; quick?: boolean }): Json {
+  const raw = obj(JSON.parse(fs.readFileSync(opts.config, 'utf8')));
+  const input: Json = { ...raw };
   if (opts.quick) {
+    const withCount = (dataset: unknown, count: number): Json => ({ ...obj(dataset), demo: { ...obj(obj(dataset).demo), count } });
+    const evaluation = obj(raw.evaluation);
+    const testSets = Array.isArray(evaluation.testSets) ? evaluation.testSets : [];
     input.runId = `${String(raw.runId)}-quick`;
-    input.dataset = { ...raw.dataset, demo: { ...raw.dataset.demo, count: 6 } };
-    input.evaluation = { ...raw.evaluation, masDebate: false, testSets: raw.evaluation.testSets.map((t: any) => ({ ...t, dataset: { ...t.dataset, demo: { ...t.dataset.demo, count: 5 } } })) }; // eslint-disable-line @typescript-eslint/no-explicit-any
+    input.dataset = withCount(raw.dataset, QUICK.problems);
+    input.evaluation = { ...evaluation, masDebate: false, testSets: testSets.map((t) => ({ ...obj(t), dataset: withCount(obj(t).dataset, QUICK.testProblems) })) };
   }
   if (opts.runId) input.runId = opts.runId;
-  const parsed = parsePipelineInput(input);
+  const parsed = parsePipelineInput({ student: { key: 'checked-with-a-placeholder' }, ...input });
   if (!parsed.ok) throw new Error(`config ${opts.config} is invalid:\n${parsed.issues.map((i) => `  ${i}`).join('\n')}`);
   return input;
 }

@@ -90,7 +90,7 @@ function readPipelineFile(file: string, runId?: string): Record<string, unknown>
   return input;
 }
 
-export async function startAndFollow(client: Client, input: Record<string, unknown>, opts: { detach?: boolean; taskQueue: string }): Promise<PipelineResult | null> {
+export async function startAndFollow(client: Client, input: Record<string, unknown>, opts: { detach?: boolean; taskQueue: string; extra?: () => string }): Promise<PipelineResult | null> {
   const runId = String(input.runId);
   const workflowId = pipelineWorkflowId(runId);
   let handle: WorkflowHandle<typeof distillPipeline>;
@@ -106,18 +106,24 @@ export async function startAndFollow(client: Client, input: Record<string, unkno
   }
   console.log(`  workflow ${workflowId}\n  ${workflowUiUrl(workflowId)}\n`);
   if (opts.detach) return null;
-  const result = await followPipeline(client, handle);
+  const result = await followPipeline(client, handle, undefined, opts.extra);
   console.log(`\n${result.table}\n\nreport     ${result.reportKeys.html}\n           ${result.reportKeys.markdown}`);
   return result;
 }
 
 /** A line whenever the run's progress changes (polled every 2 s): the stage, and the running child's own counters. */
-export async function followPipeline(client: Client, handle: WorkflowHandle<typeof distillPipeline>, print: (line: string) => void = (l) => console.log(l)): Promise<PipelineResult> {
+export async function followPipeline(
+  client: Client, handle: WorkflowHandle<typeof distillPipeline>, print: (line: string) => void = (l) => console.log(l),
+  /** More live counters to show (e.g. teacher calls of an in-process llm worker). */
+  extra: () => string = () => '',
+): Promise<PipelineResult> {
   let last = '';
   const t0 = Date.now();
   const poll = setInterval(() => {
     stageLine(client, handle)
-      .then((line) => {
+      .then((stage) => {
+        const more = extra();
+        const line = stage && more ? `${stage} | ${more}` : stage;
         if (line && line !== last) print(`[${Math.round((Date.now() - t0) / 1000).toString().padStart(4)} s] ${line}`);
         if (line) last = line;
       })

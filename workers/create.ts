@@ -1,4 +1,4 @@
-import { NativeConnection, Worker } from '@temporalio/worker';
+import { NativeConnection, Worker, type ActivityExecuteInput, type ActivityInboundCallsInterceptor, type Next } from '@temporalio/worker';
 import * as llmActivities from '../activities/llm';
 import { teacherEndpoints } from '../activities/llm/endpoints';
 import * as mainActivities from '../activities/main';
@@ -33,7 +33,11 @@ export async function createMainWorker(opts: { connection: NativeConnection; tas
  * LLM calls only. Its concurrency is how many calls the teacher gets at once: high enough to keep a
  * vLLM server's batch full, low enough not to overload it (AGENTARK_LLM_CONCURRENCY, default 8).
  */
-export async function createLlmWorker(opts: { connection: NativeConnection; taskQueue?: string; namespace?: string; concurrency?: number }): Promise<Worker> {
+export async function createLlmWorker(opts: {
+  connection: NativeConnection; taskQueue?: string; namespace?: string; concurrency?: number;
+  /** Called after each teacher call this worker completes (live progress of an in-process worker). */
+  onCall?: () => void;
+}): Promise<Worker> {
   const concurrency = opts.concurrency ?? Number(process.env.AGENTARK_LLM_CONCURRENCY ?? 8);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new Error(`AGENTARK_LLM_CONCURRENCY must be a positive integer, got ${process.env.AGENTARK_LLM_CONCURRENCY}`);
@@ -45,7 +49,18 @@ export async function createLlmWorker(opts: { connection: NativeConnection; task
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_LLM_QUEUE ?? LLM_QUEUE,
     activities: llmActivities,
     maxConcurrentActivityTaskExecutions: concurrency,
+    ...(opts.onCall ? { interceptors: { activity: [() => ({ inbound: new CallCounter(opts.onCall!) })] } } : {}),
   });
+}
+
+class CallCounter implements ActivityInboundCallsInterceptor {
+  constructor(private readonly onCall: () => void) {}
+
+  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    const result = await next(input);
+    this.onCall();
+    return result;
+  }
 }
 
 export type WorkerKind = 'main' | 'llm' | 'gpu';

@@ -15,7 +15,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no code path fetches from a hub
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 75
-JOBS = ("sft", "prm", "grpo", "generate", "bench")
+JOBS = ("sft", "prm", "grpo", "generate", "bench", "export")
 
 log = logging.getLogger("agentark_trainer")
 
@@ -29,6 +29,10 @@ def run_job(job: str, config_path, resume: str | None) -> dict:
         from . import bench
 
         return bench.main(cfg)
+    if job == "export":
+        from . import models
+
+        return models.export(cfg)
     from .runtime import Runtime
 
     rt = Runtime()

@@ -240,12 +240,25 @@ class BenchConfig:
             raise ConfigError("warmup", "must be >= 0")
 
 
+@dataclass
+class ExportConfig:
+    """A model written as a Hugging Face folder (weights in model.dtype, tokenizer): e.g. a .gguf
+    dequantised once, so that every job after it loads plain safetensors in seconds."""
+
+    model: ModelSpec
+    output: str
+
+    def validate(self, prefix: str = "") -> None:
+        self.model.validate("model")
+
+
 JOB_CONFIGS = {
     "sft": SftConfig,
     "prm": PrmConfig,
     "grpo": GrpoConfig,
     "generate": GenerateConfig,
     "bench": BenchConfig,
+    "export": ExportConfig,
 }
 
 

@@ -116,6 +116,7 @@ def load_causal_lm(spec: ModelSpec, tokenizer=None):
     elif spec.gguf:
         d, f = _split_gguf(spec.gguf)
         model = AutoModelForCausalLM.from_pretrained(d, gguf_file=f, local_files_only=True, **common)
+        _forget_gguf_quantization(model)
     else:
         if not os.path.isdir(spec.path):
             raise ConfigError("model.path", f"folder not found: {spec.path}")
@@ -129,9 +130,36 @@ def load_causal_lm(spec: ModelSpec, tokenizer=None):
     return model
 
 
+def _forget_gguf_quantization(model) -> None:
+    """Loading a .gguf dequantises it to plain tensors of spec.dtype, but transformers keeps its gguf
+    quantizer on the model and then refuses to save it ("not serializable"); the weights are ordinary,
+    so a trained student is saved as an ordinary model."""
+    model.hf_quantizer = None
+    model.is_quantized = False
+    if hasattr(model.config, "quantization_config"):
+        del model.config.quantization_config
+
+
 def load(spec: ModelSpec):
     tok = load_tokenizer(spec)
     return load_causal_lm(spec, tok), tok
+
+
+def export(cfg) -> dict:
+    """The export job: cfg.model saved to cfg.output as a Hugging Face folder."""
+    from .events import emit
+
+    lm, tok = load(cfg.model)
+    emit("start", job="export", step=0, total=1)
+    partial = cfg.output.rstrip("/") + ".partial"
+    lm.save_pretrained(partial)
+    tok.save_pretrained(partial)
+    if os.path.isdir(cfg.output):
+        import shutil
+
+        shutil.rmtree(cfg.output)
+    os.replace(partial, cfg.output)
+    return {"output": os.path.abspath(cfg.output), "parameters": count_params(lm)}
 
 
 def backbone_of(model):
