@@ -39,7 +39,7 @@ test-py: setup
 test: setup typecheck lint test-ts test-py
 
 demo: setup
-	$(AGENTARK) demo
+	$(AGENTARK) demo $(ARGS)
 
 bench: setup
 	$(PY) -m agentark_trainer bench --config trainer/bench/cpu-tiny.json
