@@ -107,7 +107,8 @@ export async function startAndFollow(client: Client, input: Record<string, unkno
   console.log(`  workflow ${workflowId}\n  ${workflowUiUrl(workflowId)}\n`);
   if (opts.detach) return null;
   const result = await followPipeline(client, handle, undefined, opts.extra);
-  console.log(`\n${result.table}\n\nreport     ${result.reportKeys.html}\n           ${result.reportKeys.markdown}`);
+  const store = storeFor(typeof input.store === 'string' ? input.store : undefined);
+  console.log(`\n${result.table}\n\nreport     ${store.urlOf(result.reportKeys.html)}\n           ${store.urlOf(result.reportKeys.markdown)}`);
   return result;
 }
 
