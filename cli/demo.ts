@@ -20,8 +20,8 @@ import { copyReport, startAndFollow } from './run';
  * teacher with one probe, then runs distillPipeline on the project's own one-step arithmetic
  * problems: SmolLM2-135M as the teacher and as the student, every method for a few steps.
  */
-/** `--quick`: the same stages on fewer problems, and no teacher debate on the test set. */
-const QUICK = { problems: 6, testProblems: 4 };
+/** `--quick`: the same stages on fewer problems, two methods, and no teacher debate on the test set. */
+const QUICK = { problems: 6, testProblems: 4, methods: ['rsft', 'da'] };
 
 export function registerDemo(program: Command): void {
   program
@@ -88,6 +88,7 @@ function demoInput(opts: { config: string; runId?: string; quick?: boolean }): J
     const testSets = Array.isArray(evaluation.testSets) ? evaluation.testSets : [];
     input.runId = `${String(raw.runId)}-quick`;
     input.dataset = withCount(raw.dataset, QUICK.problems);
+    input.methods = QUICK.methods;
     input.evaluation = { ...evaluation, masDebate: false, testSets: testSets.map((t) => ({ ...obj(t), dataset: withCount(obj(t).dataset, QUICK.testProblems) })) };
   }
   if (opts.runId) input.runId = opts.runId;
