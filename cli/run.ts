@@ -152,7 +152,13 @@ export async function stageLine(client: Client, handle: WorkflowHandle): Promise
     case 'evaluate': {
       const id = evalWorkflowId(s.runId);
       const e = await child(id).query(evalStatusQuery).catch(() => null);
-      if (!e) return `evaluate | ${running.workflowIds.length > 1 ? 'teacher debates on the test sets' : 'starting'}`;
+      if (!e) {
+        // First the teacher's own debates on the test sets (masDebate), each a generateDebates child.
+        const mas = running.workflowIds.filter((w) => w !== id);
+        const lines = await Promise.all(mas.map((w) => child(w).query(progressQuery).then(progressLine).catch(() => null)));
+        const shown = lines.filter((l): l is string => l !== null);
+        return `evaluate | ${shown.length ? `teacher debate on the test set: ${shown.join('; ')}` : 'starting'}`;
+      }
       const beats = await generationBeats(child(id));
       return `evaluate | ${e.pairs.map((p) => `${p.model}/${p.testSet} ${p.state}${p.accuracy === null ? '' : ` ${(100 * p.accuracy).toFixed(1)}%`}`).join(', ')}${beats}`;
     }
