@@ -30,7 +30,8 @@ export function registerDemo(program: Command): void {
     .option('--config <file>', 'distillPipeline input', path.join(repoRoot, 'examples/demo.json'))
     .option('--run-id <id>', "override the config's runId (the same id again resumes: finished work is not redone)")
     .option('--quick', 'fewer problems, the same stages (a few minutes)')
-    .action(async (opts: { config: string; runId?: string; quick?: boolean }) => {
+    .option('--seed <n>', "the teacher's sampling seed (another seed debates afresh; the same one is answered from the teacher cache)")
+    .action(async (opts: { config: string; runId?: string; quick?: boolean; seed?: string }) => {
       const input = demoInput(opts);
       const t0 = Date.now();
       // The in-process workers' INFO lines would bury the demo's own output.
@@ -79,7 +80,7 @@ type Json = Record<string, unknown>;
 const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
 
 /** The demo's pipeline input: the config file and the --quick cuts (the student, when the file has none, is the packaged SmolLM2). */
-function demoInput(opts: { config: string; runId?: string; quick?: boolean }): Json {
+function demoInput(opts: { config: string; runId?: string; quick?: boolean; seed?: string }): Json {
   const raw = obj(JSON.parse(fs.readFileSync(opts.config, 'utf8')));
   const input: Json = { ...raw };
   if (opts.quick) {
@@ -92,6 +93,7 @@ function demoInput(opts: { config: string; runId?: string; quick?: boolean }): J
     input.evaluation = { ...evaluation, masDebate: false, testSets: testSets.map((t) => ({ ...obj(t), dataset: withCount(obj(t).dataset, QUICK.testProblems) })) };
   }
   if (opts.runId) input.runId = opts.runId;
+  if (opts.seed !== undefined) input.seed = Number(opts.seed);
   const parsed = parsePipelineInput({ student: { key: 'checked-with-a-placeholder' }, ...input });
   if (!parsed.ok) throw new Error(`config ${opts.config} is invalid:\n${parsed.issues.map((i) => `  ${i}`).join('\n')}`);
   return input;
