@@ -20,8 +20,9 @@ describeIfData('generateDebates under injected teacher faults (scripted fake tea
 
   beforeAll(async () => {
     problems = await gsm8kProblems(N);
-    // Short client timeout so a held ("timeout") request fails fast and is retried.
-    process.env.AGENTARK_LLM_TIMEOUT_MS = '6000';
+    // A client timeout shorter than the hold, so a held ("timeout") request fails and is retried, with
+    // room for an ordinary reply delayed by a loaded machine (6 s let 10 in 960 through twice in CI).
+    process.env.AGENTARK_LLM_TIMEOUT_MS = '8000';
     fake = await startFakeLlmServer({
       problems: new Map(problems.map((p) => [p.id, { gold: p.gold }])),
       errorRates,
