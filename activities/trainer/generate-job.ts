@@ -10,6 +10,8 @@ import { hashConfig } from '../store/config-hash';
 import { findManifest, writeManifest } from '../store/manifest';
 import type { ArtifactStore } from '../store/store';
 import { folderFingerprint, pathExists } from './folders';
+import { startHeartbeat } from './heartbeat';
+import { claimPrefix } from './job-record';
 import type { TrainerDeps } from './train-job';
 import { failureMessage, trainerFailure } from './trainer-failure';
 import { TrainerProcess, type TrainerEvent } from './trainer-process';
@@ -28,7 +30,6 @@ export interface GenerateHooks {
   onLaunch(): void;
 }
 
-const HEARTBEAT_EVERY_MS = 5000;
 const PARTIAL_EVERY_MS = 30_000;
 
 export async function runGenerateJob(raw: GenerateJobInput, deps: TrainerDeps, hooks: GenerateHooks): Promise<GenerateJobResult> {
@@ -42,14 +43,18 @@ export async function runGenerateJob(raw: GenerateJobInput, deps: TrainerDeps, h
   const partialKey = partialGenerationsKey(input.prefix);
   let progress = { state: 'staging', step: 0, total: 0, tokensPerS: null as number | null };
   const beat = (): void => ctx.heartbeat(progress);
-  const ticker = setInterval(beat, HEARTBEAT_EVERY_MS);
+  const stopHeartbeat = startHeartbeat(beat);
   try {
     const identity = await generateIdentity(store, input);
     const manifest = await findManifest(store, input.prefix);
     if (manifest?.configHash === identity && (await store.exists(outKey))) {
       return { generationsKey: outKey, completions: manifest.counts.completions ?? 0, seconds: 0, skipped: true };
     }
-    await claim(store, input.prefix, identity);
+    // The lines of another identity (other model weights, prompts or sampling) are not this job's.
+    await claimPrefix(store, input.prefix, identity, async () => {
+      await store.delete(partialKey);
+      await store.delete(outKey);
+    });
     if (hooks.draining()) throw ApplicationFailure.retryable('the gpu worker is shutting down', 'WorkerShutdown');
 
     const workDir = join(deps.workRoot, safeItem(input.runId), `generate-${identity.slice(7, 23)}`);
@@ -130,7 +135,7 @@ export async function runGenerateJob(raw: GenerateJobInput, deps: TrainerDeps, h
     const resumable = done ? ` (resumes after ${done} stored completions)` : '';
     throw trainerFailure('generate', exit, errorEvent, failureMessage(exit, errorEvent), resumable, input.hangTimeoutMinutes);
   } finally {
-    clearInterval(ticker);
+    stopHeartbeat();
   }
 }
 
@@ -142,15 +147,4 @@ async function generateIdentity(store: ArtifactStore, input: ReturnType<typeof G
     model: model.key ? { ...model, fingerprint: await folderFingerprint(store, model.key) } : model,
     sampling: input.sampling,
   });
-}
-
-/** Partial lines and a manifest of another identity (other model weights, prompts or sampling) must not be reused. */
-async function claim(store: ArtifactStore, prefix: string, identity: string): Promise<void> {
-  const key = `${prefix}/identity.json`;
-  const current = (await store.getJson(key).catch(() => null)) as { identity?: string } | null;
-  if (current?.identity === identity) return;
-  await store.delete(`${prefix}/manifest.json`);
-  await store.delete(partialGenerationsKey(prefix));
-  await store.delete(generationsKey(prefix));
-  await store.putJson(key, { identity });
 }

@@ -9,6 +9,7 @@ import { folderFingerprint } from './folders';
  * A training job's identity and its manifest. The identity hashes everything its output depends on
  * (trainer, settings, the content tags of its dataset and input folders), so starting a run again
  * skips exactly the jobs whose inputs are unchanged, and redoes a job whose upstream model was retrained.
+ * Every trainer job (train or generate) claims its store prefix for its identity (`claimPrefix`).
  */
 
 export async function jobIdentity(store: ArtifactStore, input: TrainJobSpec): Promise<string> {
@@ -21,6 +22,21 @@ export async function jobIdentity(store: ArtifactStore, input: TrainJobSpec): Pr
     initFrom: input.initFrom ? await folderFingerprint(store, input.initFrom) : null,
     prm: input.prm ? await folderFingerprint(store, input.prm) : null,
   });
+}
+
+/**
+ * A job's prefix in the store belongs to one identity: a job started again with other inputs or
+ * settings must not carry on from the old one's partial output, nor keep a manifest that vouches for
+ * an output about to be replaced. On a change of identity the manifest goes, then whatever `clearStale`
+ * removes, and only then is the prefix claimed for the new identity.
+ */
+export async function claimPrefix(store: ArtifactStore, prefix: string, identity: string, clearStale: () => Promise<void>): Promise<void> {
+  const key = `${prefix}/identity.json`;
+  const current = (await store.getJson(key).catch(() => null)) as { identity?: string } | null;
+  if (current?.identity === identity) return;
+  await store.delete(manifestKey(prefix));
+  await clearStale();
+  await store.putJson(key, { identity });
 }
 
 export const jobKeys = (prefix: string) => ({

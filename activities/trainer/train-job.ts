@@ -13,7 +13,8 @@ import { stageResume } from './checkpoints';
 import { deleteFolder, uploadFolder } from './folders';
 import { runGenerateJob } from './generate-job';
 import type { SlotPool } from './gpu-slots';
-import { finishedJob, jobIdentity, jobKeys, recordJob } from './job-record';
+import { startHeartbeat } from './heartbeat';
+import { claimPrefix, finishedJob, jobIdentity, jobKeys, recordJob } from './job-record';
 import type { LocalCache } from './local-cache';
 import { failureMessage, trainerFailure } from './trainer-failure';
 import { TrainerProcess, type TrainerEvent, type TrainerExit } from './trainer-process';
@@ -52,8 +53,6 @@ export interface TrainerActivities {
   launched(): number;
 }
 
-const HEARTBEAT_EVERY_MS = 5000;
-
 export function createTrainerActivities(deps: TrainerDeps): TrainerActivities {
   const running = new Set<TrainerProcess>();
   let draining = false;
@@ -66,7 +65,7 @@ export function createTrainerActivities(deps: TrainerDeps): TrainerActivities {
     const ctx = Context.current();
     const store = storeFor(input.store);
     const job = new JobRun(input, ctx, store, deps);
-    const ticker = setInterval(() => job.beat(), HEARTBEAT_EVERY_MS);
+    const stopHeartbeat = startHeartbeat(() => job.beat());
     try {
       if (draining) throw ApplicationFailure.retryable('the gpu worker is shutting down', 'WorkerShutdown');
       const identity = await jobIdentity(store, input);
@@ -94,7 +93,7 @@ export function createTrainerActivities(deps: TrainerDeps): TrainerActivities {
       }
       return await job.finish(exit, identity);
     } finally {
-      clearInterval(ticker);
+      stopHeartbeat();
       await job.settled();
     }
   }
@@ -179,7 +178,11 @@ class JobRun {
   async stage(identity: string): Promise<void> {
     const { input, store, deps } = this;
     this.update({}, true);
-    await this.claimPrefix(identity);
+    // The checkpoints, events and final model of another identity (other settings or inputs) are not this job's.
+    await claimPrefix(store, input.prefix, identity, async () => {
+      for (const folder of ['checkpoints', 'events']) await deleteFolder(store, `${input.prefix}/${folder}`);
+      await deleteFolder(store, jobKeys(input.prefix).finalKey);
+    });
     this.workDir = join(deps.workRoot, safeItem(input.runId), `${safeItem(input.job)}-${identity.slice(7, 23)}`);
     this.outputDir = join(this.workDir, 'out');
     await mkdir(this.outputDir, { recursive: true });
@@ -210,23 +213,6 @@ class JobRun {
   private remember(local: string, key: string): string {
     this.staged.set(local, key);
     return local;
-  }
-
-  /**
-   * Checkpoints and events in the store belong to one identity: a job started again with other
-   * settings or inputs must not resume from the old one's checkpoints, nor keep a manifest that
-   * vouches for a final model about to be replaced.
-   */
-  private async claimPrefix(identity: string): Promise<void> {
-    const { store, input } = this;
-    const key = `${input.prefix}/identity.json`;
-    const current = await store.getJson(key).catch(() => null) as { identity?: string } | null;
-    if (current?.identity === identity) return;
-    const { manifestKey, finalKey } = jobKeys(input.prefix);
-    await store.delete(manifestKey);
-    for (const folder of ['checkpoints', 'events']) await deleteFolder(store, `${input.prefix}/${folder}`);
-    await deleteFolder(store, finalKey);
-    await store.putJson(key, { identity });
   }
 
   spawn(launch: { command: string; prefix: string[]; env: Record<string, string> }): TrainerProcess {
