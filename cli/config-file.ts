@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import type { z } from 'zod';
 import { RunConfig } from '../core/config';
 
-/** Read and validate a JSON config file against its schema; errors name the file and each bad field. */
-export function readConfigFile<S extends z.ZodType>(file: string, schema: S, overrides: { runId?: string } = {}): z.output<S> {
+/** Read a JSON config file, the command line's runId over the file's; errors name the file and what is wrong. */
+export function readConfigJson(file: string, overrides: { runId?: string } = {}): unknown {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -17,11 +17,18 @@ export function readConfigFile<S extends z.ZodType>(file: string, schema: S, ove
     throw new Error(`config ${file} is not valid JSON: ${(err as Error).message}`);
   }
   if (overrides.runId && typeof raw === 'object' && raw !== null) raw = { ...raw, runId: overrides.runId };
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(top level)'}: ${i.message}`);
-    throw new Error(`config ${file} is invalid:\n${lines.join('\n')}`);
-  }
+  return raw;
+}
+
+/** A config that failed validation: the file, then one `field: message` line per issue. */
+export function invalidConfig(file: string, issues: string[]): Error {
+  return new Error(`config ${file} is invalid:\n${issues.map((i) => `  ${i}`).join('\n')}`);
+}
+
+/** Read and validate a JSON config file against its schema; errors name the file and each bad field. */
+export function readConfigFile<S extends z.ZodType>(file: string, schema: S, overrides: { runId?: string } = {}): z.output<S> {
+  const parsed = schema.safeParse(readConfigJson(file, overrides));
+  if (!parsed.success) throw invalidConfig(file, parsed.error.issues.map((i) => `${i.path.join('.') || '(top level)'}: ${i.message}`));
   return parsed.data;
 }
 

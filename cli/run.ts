@@ -17,6 +17,7 @@ import { pipelineStatusQuery, type distillPipeline, type PipelineResult, type Pi
 import { evalStatusQuery } from '../workflows/evaluate-student';
 import { progressQuery } from '../workflows/signals';
 import { connectClient } from './client';
+import { invalidConfig, readConfigJson } from './config-file';
 import { progressLine } from './progress';
 import { runOptions } from './start-run';
 import { liveStatus } from './train';
@@ -78,16 +79,11 @@ export function registerRun(program: Command): void {
 }
 
 function readPipelineFile(file: string, runId?: string): Record<string, unknown> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(`cannot read config ${file}: ${(err as Error).message}`);
-  }
-  const input = { ...(raw as Record<string, unknown>), ...(runId ? { runId } : {}) };
+  const input = readConfigJson(file, { runId });
   const parsed = parsePipelineInput(input);
-  if (!parsed.ok) throw new Error(`config ${file} is invalid:\n${parsed.issues.map((i) => `  ${i}`).join('\n')}`);
-  return input;
+  if (!parsed.ok) throw invalidConfig(file, parsed.issues);
+  // Stored as written: the workflow parses its own input.
+  return input as Record<string, unknown>;
 }
 
 export async function startAndFollow(client: Client, input: Record<string, unknown>, opts: { detach?: boolean; taskQueue: string; extra?: () => string }): Promise<PipelineResult | null> {

@@ -42,6 +42,22 @@ describe('agentark generate / status: bad input gets a clear error', () => {
     for (const field of ['student', 'methods.0', 'settings.rsft.output_dir']) expect(r.stderr).toContain(`  ${field}: `);
   });
 
+  it('run: names the file when the config is not JSON, and every bad field when it is', async () => {
+    const truncated = file('run-truncated.json', '{"runId": "x", "dataset": {');
+    const notJson = await runCli(['run', '--config', truncated]);
+    expect(notJson.code).toBe(1);
+    expect(notJson.stderr).toContain(`config ${truncated} is not valid JSON`);
+    const missing = path.join(dir, 'no-such-run.json');
+    const unreadable = await runCli(['run', '--config', missing]);
+    expect(unreadable.code).toBe(1);
+    expect(unreadable.stderr).toContain(`cannot read config ${missing}`);
+    const bad = file('run-fields.json', JSON.stringify({ runId: 'r', dataset: { format: 'gsm8k' }, methods: ['sft'] }));
+    const invalid = await runCli(['run', '--config', bad]);
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain(`config ${bad} is invalid`);
+    for (const field of ['dataset.url', 'student', 'methods.0']) expect(invalid.stderr).toContain(`  ${field}: `);
+  });
+
   it('names every bad field of the config', async () => {
     const bad = file('fields.json', JSON.stringify({ runId: 'bad id!', dataset: { format: 'gsm8k' }, debate: { agents: 0 }, window: 9000 }));
     const r = await runCli(['generate', '--config', bad]);
