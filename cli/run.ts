@@ -10,7 +10,6 @@ import { evalWorkflowId } from '../core/evaluation';
 import { generateWorkflowId } from '../core/ids';
 import { parsePipelineInput, pipelineWorkflowId } from '../core/pipeline';
 import { RUN_ID } from '../core/search-attributes';
-import { MAIN_QUEUE } from '../core/task-queues';
 import { trainWorkflowId } from '../core/training';
 import { workflowUiUrl } from '../workers/temporal-env';
 import { pipelineStatusQuery, type distillPipeline, type PipelineResult, type PipelineStatus } from '../workflows/distill-pipeline';
@@ -19,7 +18,7 @@ import { progressQuery } from '../workflows/signals';
 import { connectClient } from './client';
 import { invalidConfig, readConfigJson } from './config-file';
 import { progressLine } from './progress';
-import { runOptions } from './start-run';
+import { runOptions, startOptions } from './start-run';
 import { liveStatus } from './train';
 
 /**
@@ -43,12 +42,10 @@ export function registerRun(program: Command): void {
       }
     });
 
-  program
+  startOptions(program
     .command('resume')
     .description('start a failed, cancelled or terminated run again with the input it was started with; finished work is not redone')
-    .argument('<runId>', 'the run id')
-    .option('--detach', 'start and return at once instead of showing progress')
-    .option('--task-queue <queue>', 'task queue of the main workers', MAIN_QUEUE)
+    .argument('<runId>', 'the run id'))
     .option('--store <url>', "the run's artifact store (default: AGENTARK_STORE)")
     .action(async (runId: string, opts: { detach?: boolean; taskQueue: string; store?: string }) => {
       const key = pipelineInputKey(runId);

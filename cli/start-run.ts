@@ -25,10 +25,14 @@ export async function startOrAttach(client: Client, config: RunConfig, taskQueue
   }
 }
 
-/** The options every command that starts a run takes. */
-export function runOptions(command: Command): Command {
+/** The options every command that starts a workflow and follows it takes. */
+export function startOptions(command: Command): Command {
   return command
-    .option('--run-id <id>', "override the config's runId")
     .option('--detach', 'start and return at once instead of showing progress')
     .option('--task-queue <queue>', 'task queue of the main workers', MAIN_QUEUE);
+}
+
+/** The options every command that starts a run from a config file takes. */
+export function runOptions(command: Command): Command {
+  return startOptions(command.option('--run-id <id>', "override the config's runId"));
 }

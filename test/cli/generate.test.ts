@@ -93,6 +93,13 @@ describe('agentark generate / status: bad input gets a clear error', () => {
     expect(parsePipelineInput(raw)).toMatchObject({ ok: false, issues: [expect.stringContaining('student')] });
   });
 
+  it('resume takes the start options and says when a run was never started', async () => {
+    const runId = `no-such-run-${Date.now()}`;
+    const r = await runCli(['resume', runId, '--detach', '--task-queue', 'no-worker-polls-this']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`run ${runId} has no stored pipeline input`);
+  });
+
   it('status of an unknown run says so', async () => {
     const r = await runCli(['status', `no-such-run-${Date.now()}`]);
     expect(r.code).toBe(1);
