@@ -1,21 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { codeVersion } from '../../../activities/store/code-version';
 import { hashConfig, stableStringify } from '../../../activities/store/config-hash';
 import { findManifest, hasManifest, readManifest, writeManifest } from '../../../activities/store/manifest';
-import { ArtifactNotFound, openStore, type ArtifactStore } from '../../../activities/store/store';
+import { ArtifactNotFound } from '../../../activities/store/store';
+import { tempFileStore } from './temp-file-store';
 
 describe('stage manifests', () => {
-  let dir: string;
-  let store: ArtifactStore;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'agentark-manifest-'));
-    store = openStore(pathToFileURL(dir).href);
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const store = tempFileStore('manifest');
 
   it('is absent until written, then reads back with code version and time', async () => {
     expect(await hasManifest(store, 'runs/r1/datasets')).toBe(false);

@@ -1,20 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { hashConfig } from '../../../activities/store/config-hash';
 import { findManifest, writeManifest } from '../../../activities/store/manifest';
-import { openStore, type ArtifactStore } from '../../../activities/store/store';
 import { claimPrefix } from '../../../activities/trainer/job-record';
+import { tempFileStore } from '../store/temp-file-store';
 
 describe('a trainer job claims its store prefix for its identity', () => {
-  let dir: string;
-  let store: ArtifactStore;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'agentark-claim-'));
-    store = openStore(pathToFileURL(dir).href);
-  });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  const store = tempFileStore('claim');
 
   const prefix = 'runs/r1/train/rsft';
   const first = hashConfig({ settings: { lr: 1 } });
