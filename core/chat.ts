@@ -43,7 +43,10 @@ export const ChatRequest = z.object({
 export type ChatRequest = z.input<typeof ChatRequest>;
 
 export const ChatChoice = z.object({
+  /** The answer text, with any `<think>…</think>` block moved to `reasoning`. */
   content: z.string(),
+  /** A reasoning teacher's reasoning: `reasoning_content` (vLLM, SGLang, DeepSeek), `reasoning`, or a leading think block. */
+  reasoning: z.string().optional(),
   /** 'length' = cut off at maxTokens, 'empty' = the server returned no text: recorded, not dropped. */
   finishReason: z.enum(['stop', 'length', 'empty', 'other']),
 });

@@ -71,8 +71,21 @@ export const TeacherConfig = z.strictObject({
   agentModels: z.array(z.string().min(1)).optional(),
   temperature: z.number().min(0).max(2).default(0.7),
   topP: z.number().gt(0).max(1).default(1),
-  /** Bounds each reply, and so every activity payload (a reply stays inline in history). */
-  maxTokens: z.number().int().positive().max(4096).default(512),
+  /**
+   * Bounds each reply. Replies go to the store, never through workflow history, so only the teacher's
+   * context bounds it (reasoning teachers write 8–32k tokens).
+   */
+  maxTokens: z.number().int().positive().max(1_048_576).default(512),
+  /**
+   * The teacher's context in tokens; the server's reported max_model_len when absent (vLLM, SGLang).
+   * A round whose prompt would not fit is cut by the documented policy (core/context-fit.ts).
+   */
+  contextWindow: z.number().int().positive().optional(),
+  /**
+   * Replies are cached per endpoint (the base URL's host) so that two servers serving different
+   * weights under one model name never share replies; name a namespace to share or split on purpose.
+   */
+  cacheNamespace: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/, 'letters, digits, ".", "_", ":" and "-" only').optional(),
 });
 
 export const DebateConfig = z.strictObject({
@@ -80,6 +93,16 @@ export const DebateConfig = z.strictObject({
   rounds: z.number().int().min(1).max(10).default(3),
   /** Stop a problem's debate once all agents give the same answer (saves calls; not in the paper). */
   earlyStop: z.enum(['unanimous', 'never']).default('never'),
+  /**
+   * What peers see of a reasoning teacher's replies in round k > 1: 'strip' (the default) shows the
+   * answer text only, 'keep' also the reasoning. An agent's own earlier turns never carry reasoning.
+   */
+  peerReasoning: z.enum(['strip', 'keep']).default('strip'),
+});
+
+export const DatasetsConfig = z.strictObject({
+  /** Distil the teacher's reasoning too: traces become `<think>reasoning</think>` + answer text (paper §3.3). */
+  includeReasoning: z.boolean().default(true),
 });
 
 export const VerifierConfig = z.strictObject({
@@ -106,6 +129,7 @@ export const RunConfig = z
     debate: DebateConfig.default(DebateConfig.parse({})),
     verifier: VerifierConfig.default(VerifierConfig.parse({})),
     judge: JudgeConfig.default(JudgeConfig.parse({})),
+    datasets: DatasetsConfig.default(DatasetsConfig.parse({})),
     /** Child workflows in flight at once (sliding window). */
     window: z.number().int().min(1).max(500).default(200),
     /** Children one execution starts before it continues as new (keeps each history short). */
@@ -117,17 +141,9 @@ export const RunConfig = z
     seed: z.number().int().nonnegative().default(0),
   })
   .superRefine((c, ctx) => {
-    // Replies travel through workflow history: bound what one round's activity inputs and the stored
-    // record can weigh (~4 bytes a token). In the last round each agent's conversation holds every
-    // earlier prompt, each with its n − 1 peers' replies: about rounds × agents replies per agent.
-    const reply = 4 * c.teacher.maxTokens;
-    const roundInputs = reply * c.debate.rounds * c.debate.agents * c.debate.agents;
-    if (roundInputs > 2_000_000 || c.debate.agents * c.debate.rounds * reply > 1_500_000) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['teacher', 'maxTokens'],
-        message: `${c.teacher.maxTokens} tokens × ${c.debate.agents} agents × ${c.debate.rounds} rounds is too much to pass through workflow history; lower one of them`,
-      });
+    const window = c.teacher.contextWindow;
+    if (window !== undefined && c.teacher.maxTokens >= window) {
+      ctx.addIssue({ code: 'custom', path: ['teacher', 'maxTokens'], message: `${c.teacher.maxTokens} leaves no room for a prompt in teacher.contextWindow ${window}` });
     }
     if (c.teacher.profile !== undefined && c.teacher.baseUrl !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['teacher', 'profile'], message: 'name either teacher.profile or teacher.baseUrl, not both' });

@@ -20,11 +20,18 @@ export const Verdict = z.object({
 });
 export type Verdict = z.infer<typeof Verdict>;
 
+/** Parts of a prompt left out to fit the teacher's context (core/context-fit.ts), in the order taken. */
+export const ContextCutField = z.array(z.enum(['peer-reasoning', 'older-rounds', 'peer-tail', 'own-tail', 'solution-tail'])).optional();
+
 export const Turn = Verdict.extend({
   agent: z.number().int().nonnegative(),
   model: z.string(),
+  /** The answer text. */
   content: z.string(),
+  /** A reasoning teacher's reasoning (absent for other teachers). */
+  reasoning: z.string().optional(),
   finishReason: z.enum(['stop', 'length', 'empty', 'other']),
+  contextCut: ContextCutField,
 });
 export type Turn = z.infer<typeof Turn>;
 
@@ -61,7 +68,7 @@ export const DebateRecord = z.object({
   earlyStopAfterRound: z.number().int().positive().nullable(),
   /** Agent calls not made thanks to the early stop. */
   callsSaved: z.number().int().nonnegative(),
-  summarizer: Verdict.extend({ model: z.string(), content: z.string() }),
+  summarizer: Verdict.extend({ model: z.string(), content: z.string(), reasoning: z.string().optional(), contextCut: ContextCutField }),
   extraction: Extraction,
   usage: TokenUsage,
 });

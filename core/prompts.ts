@@ -43,6 +43,16 @@ export function debateRoundMessage(problem: Problem, peerSolutions: string[]): C
   };
 }
 
+/**
+ * One agent's conversation for round own.length + 1: the first prompt, then per earlier round its own
+ * reply and the next prompt with that round's peer solutions (`peers[j]` are round j + 1's).
+ */
+export function agentConversation(problem: Problem, own: string[], peers: string[][]): ChatMessage[] {
+  const messages: ChatMessage[] = [firstRoundMessage(problem)];
+  own.forEach((reply, j) => messages.push({ role: 'assistant', content: reply }, debateRoundMessage(problem, peers[j])));
+  return messages;
+}
+
 export const FINAL_ANSWER_HEADER = 'Agent final answer:';
 
 /** The summarizer reads every agent's final solution and states the consensus answer. */

@@ -1,5 +1,6 @@
-import { NativeConnection, Worker, type ActivityExecuteInput, type ActivityInboundCallsInterceptor, type Next } from '@temporalio/worker';
-import * as llmActivities from '../activities/llm';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { createLlmActivities } from '../activities/llm';
+import { teacherActivityTimeoutMs } from '../core/teacher-timeouts';
 import { teacherEndpoints } from '../activities/llm/endpoints';
 import * as mainActivities from '../activities/main';
 import { LLM_QUEUE, MAIN_QUEUE } from '../core/task-queues';
@@ -30,38 +31,37 @@ export async function createMainWorker(opts: { connection: NativeConnection; tas
 }
 
 /**
- * LLM calls only. Its concurrency is how many calls the teacher gets at once: high enough to keep a
- * vLLM server's batch full, low enough not to overload it (AGENTARK_LLM_CONCURRENCY, default 8).
+ * LLM calls only. Its concurrency is how many teacher calls are in flight at once across all its
+ * activities (a debate round makes n): high enough to keep a vLLM server's batch full, no higher
+ * than the server's max-num-seqs (AGENTARK_LLM_CONCURRENCY, default 8). On SIGTERM it stops taking
+ * tasks and lets the calls in flight finish (AGENTARK_LLM_SHUTDOWN_GRACE_MS, by default the longest
+ * a round of 4096-token replies may take), so a rolling restart pays for no call twice.
  */
 export async function createLlmWorker(opts: {
   connection: NativeConnection; taskQueue?: string; namespace?: string; concurrency?: number;
-  /** Called after each teacher call this worker completes (live progress of an in-process worker). */
+  /** Called after each call the teacher answered (live progress of an in-process worker). */
   onCall?: () => void;
 }): Promise<Worker> {
   const concurrency = opts.concurrency ?? Number(process.env.AGENTARK_LLM_CONCURRENCY ?? 8);
   if (!Number.isInteger(concurrency) || concurrency < 1) {
     throw new Error(`AGENTARK_LLM_CONCURRENCY must be a positive integer, got ${process.env.AGENTARK_LLM_CONCURRENCY}`);
   }
+  const graceMs = Number(process.env.AGENTARK_LLM_SHUTDOWN_GRACE_MS ?? DEFAULT_LLM_SHUTDOWN_GRACE_MS);
+  if (!Number.isFinite(graceMs) || graceMs < 0) throw new Error(`AGENTARK_LLM_SHUTDOWN_GRACE_MS must be a number of milliseconds, got ${process.env.AGENTARK_LLM_SHUTDOWN_GRACE_MS}`);
   teacherEndpoints(); // a bad AGENTARK_TEACHERS / allowlist stops the worker at start, with the variable named
   return Worker.create({
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_LLM_QUEUE ?? LLM_QUEUE,
-    activities: llmActivities,
+    activities: createLlmActivities({ concurrency, ...(opts.onCall ? { onCall: opts.onCall } : {}) }),
+    // As many activities as calls: every slot of the limiter has a call waiting for it.
     maxConcurrentActivityTaskExecutions: concurrency,
-    ...(opts.onCall ? { interceptors: { activity: [() => ({ inbound: new CallCounter(opts.onCall!) })] } } : {}),
+    shutdownGraceTime: graceMs,
   });
 }
 
-class CallCounter implements ActivityInboundCallsInterceptor {
-  constructor(private readonly onCall: () => void) {}
-
-  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
-    const result = await next(input);
-    this.onCall();
-    return result;
-  }
-}
+/** Long enough for a debate round of 4096-token replies; Kubernetes' terminationGracePeriodSeconds must exceed it. */
+export const DEFAULT_LLM_SHUTDOWN_GRACE_MS = teacherActivityTimeoutMs(4096, 1);
 
 export type WorkerKind = 'main' | 'llm' | 'gpu';
 

@@ -201,7 +201,7 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
 
   stage = 'build';
   upsertSearchAttributes([{ key: STAGE, value: stage }]);
-  const built = await buildDatasets({ runId: config.runId, ...storeArg });
+  const built = await buildDatasets({ runId: config.runId, includeReasoning: config.datasets.includeReasoning, ...storeArg });
   stage = 'done';
   upsertSearchAttributes([{ key: STAGE, value: stage }, { key: PROGRESS, value: 1 }]);
   await condition(allHandlersFinished);

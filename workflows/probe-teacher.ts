@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { z } from 'zod';
-import type * as llm from '../activities/llm';
+import type { LlmActivities } from '../activities/llm';
 import type * as artifacts from '../activities/artifacts';
 import { ChatRequest } from '../core/chat';
 import { TeacherProfileName } from '../core/config';
@@ -24,7 +24,7 @@ export const ProbeTeacherInput = z.strictObject({
 export type ProbeTeacherInput = z.input<typeof ProbeTeacherInput>;
 
 const llmActivities = (taskQueue: string) =>
-  proxyActivities<typeof llm>({
+  proxyActivities<LlmActivities>({
     taskQueue,
     startToCloseTimeout: '3 minutes',
     retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 },

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { RunId } from '../../core/config';
 import { DebateRecord, type Turn } from '../../core/debate-record';
 import { firstRoundMessage } from '../../core/prompts';
+import { withReasoning } from '../../core/reasoning';
 import { DaRecord, DatasetStats, GrpoRecord, PrmRecord, RsftRecord, type ContrastiveGroup, type PrmTrace } from '../../core/records';
 import { splitSteps } from '../../core/steps';
 import { storeFor } from '../artifacts';
@@ -18,7 +19,12 @@ import { StatsTally } from './dataset-stats';
  * One artifact is in memory at a time (a few read ahead); the four files are written in one pass.
  */
 
-export const BuildDatasetsInput = z.object({ runId: RunId, store: z.string().min(1).optional() });
+export const BuildDatasetsInput = z.object({
+  runId: RunId,
+  store: z.string().min(1).optional(),
+  /** Traces carry the teacher's reasoning as a leading `<think>` block (datasets.includeReasoning). */
+  includeReasoning: z.boolean().default(true),
+});
 export type BuildDatasetsInput = z.input<typeof BuildDatasetsInput>;
 
 const DATASETS = ['rsft', 'da', 'prm', 'grpo'] as const;
@@ -42,7 +48,7 @@ const PIPE_CAPACITY = 256;
 export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDatasetsResult> {
   const parsed = BuildDatasetsInput.safeParse(input);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`buildDatasets: ${z.prettifyError(parsed.error)}`, 'InvalidBuildDatasetsInput');
-  const { runId } = parsed.data;
+  const { runId, includeReasoning } = parsed.data;
   const store = storeFor(parsed.data.store);
   const stage = `runs/${runId}/datasets`;
   const keys = {
@@ -50,7 +56,8 @@ export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDat
     stats: `${stage}/stats.json`, manifest: manifestKey(stage),
   };
   const debates = `runs/${runId}/debates/`;
-  const configHash = hashConfig({ runId });
+  // includeReasoning joins the hash only when off, so builds recorded before it existed still stand.
+  const configHash = hashConfig(includeReasoning ? { runId } : { runId, includeReasoning });
 
   let artifacts = 0;
   for await (const _ of debateKeys(store, debates)) artifacts += 1;
@@ -80,7 +87,7 @@ export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDat
   const tally = new StatsTally(runId);
   try {
     for await (const { key, record } of readDebates(store, debates)) {
-      await emit(pipes, store.urlOf(key), record, tally);
+      await emit(pipes, store.urlOf(key), record, tally, includeReasoning);
       if (tally.problems % HEARTBEAT_EVERY === 0) heartbeat(tally.problems);
     }
   } catch (error) {
@@ -141,7 +148,8 @@ const invalidArtifactAt = (url: string, reason: string): ApplicationFailure =>
   ApplicationFailure.nonRetryable(`${url}: invalid debate artifact: ${reason}`, 'InvalidDebateArtifact');
 
 /** Every dataset record of one debate, each checked against its schema before it is queued for writing. */
-async function emit(pipes: Record<Dataset, Pipe<unknown>>, url: string, debate: DebateRecord, tally: StatsTally): Promise<void> {
+async function emit(pipes: Record<Dataset, Pipe<unknown>>, url: string, debate: DebateRecord, tally: StatsTally, includeReasoning: boolean): Promise<void> {
+  const trace = (reply: { content: string; reasoning?: string }): string => withReasoning(reply, includeReasoning);
   const { problem, summarizer, extraction } = debate;
   const base = { id: problem.id, task: problem.task, prompt: firstRoundMessage(problem).content };
   const finalRound = debate.rounds[debate.rounds.length - 1];
@@ -152,28 +160,28 @@ async function emit(pipes: Record<Dataset, Pipe<unknown>>, url: string, debate: 
   };
 
   if (summarizer.correct === true) {
-    await pipes.rsft.push(check(RsftRecord, 'rsft', { ...base, completion: summarizer.content, answer: summarizer.extracted ?? problem.gold }));
+    await pipes.rsft.push(check(RsftRecord, 'rsft', { ...base, completion: trace(summarizer), answer: summarizer.extracted ?? problem.gold }));
   }
   if (extraction.correctAgents.length >= 2) {
     for (const [i, agent] of extraction.diverseAgents.entries()) {
       const turn = finalRound.turns.find((t) => t.agent === agent);
       if (turn?.correct !== true) throw invalidArtifactAt(url, `diverse agent ${agent} has no verified-correct turn in round ${finalRound.round}`);
-      await pipes.da.push(check(DaRecord, 'da', { ...base, completion: turn.content, answer: turn.extracted ?? problem.gold, agent, round: finalRound.round, rank: i + 1 }));
+      await pipes.da.push(check(DaRecord, 'da', { ...base, completion: trace(turn), answer: turn.extracted ?? problem.gold, agent, round: finalRound.round, rank: i + 1 }));
     }
   }
-  const traces = prmTraces(finalRound.turns);
+  const traces = prmTraces(finalRound.turns, trace);
   if (traces.length > 0) await pipes.prm.push(check(PrmRecord, 'prm', { ...base, traces, groups: contrastiveGroups(traces) }));
   await pipes.grpo.push(check(GrpoRecord, 'grpo', { ...base, gold: problem.gold, ...(problem.options ? { options: problem.options } : {}) }));
   tally.add(debate);
 }
 
 /** Decided final-round turns in agent order; a turn with no text has no step to label and is left out. */
-function prmTraces(turns: Turn[]): PrmTrace[] {
+function prmTraces(turns: Turn[], trace: (t: Turn) => string): PrmTrace[] {
   return [...turns]
     .sort((a, b) => a.agent - b.agent)
     .flatMap((turn) => {
       if (turn.correct === null) return [];
-      const steps = splitSteps(turn.content);
+      const steps = splitSteps(trace(turn));
       if (steps.length === 0) return [];
       const label = turn.correct ? 1 : 0;
       return [{ agent: turn.agent, correct: turn.correct, steps, labels: steps.map(() => label) }];

@@ -1,14 +1,15 @@
 import { createHash } from 'node:crypto';
 import type { ChatMessage, ChatResult, SamplingParams } from '../../core/chat';
-import { ArtifactNotFound } from '../store/store';
+import { findReply } from './replies';
 import { storeFor } from '../artifacts';
 
 /**
- * Replies cached in the artifact store by a hash of everything that determines them. The teacher's
- * address is not part of the key on purpose: the same model behind another URL gives the same answer.
+ * Replies cached in the artifact store by a hash of everything that determines them, within a
+ * namespace: the endpoint's host unless the run names one (teacher.cacheNamespace), so two servers
+ * serving different weights under the same model name never share replies.
  */
-export function cacheKey(model: string, messages: ChatMessage[], sampling: SamplingParams): string {
-  const canonical = JSON.stringify({ model, messages: messages.map((m) => [m.role, m.content]), sampling: sortKeys(sampling) });
+export function cacheKey(namespace: string, model: string, messages: ChatMessage[], sampling: SamplingParams): string {
+  const canonical = JSON.stringify({ namespace, model, messages: messages.map((m) => [m.role, m.content]), sampling: sortKeys(sampling) });
   return `cache/llm/${createHash('sha256').update(canonical).digest('hex')}.json`;
 }
 
@@ -16,14 +17,10 @@ function sortKeys(o: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** A cached reply costs nothing: zero calls and tokens. */
 export async function readCached(store: string | undefined, key: string): Promise<ChatResult | undefined> {
-  try {
-    const hit = (await storeFor(store).getJson(key)) as ChatResult;
-    return { ...hit, usage: { promptTokens: 0, completionTokens: 0, calls: 0 }, cached: true };
-  } catch (err) {
-    if (err instanceof ArtifactNotFound) return undefined;
-    throw err;
-  }
+  const hit = await findReply(store, key);
+  return hit ? { ...hit, usage: { promptTokens: 0, completionTokens: 0, calls: 0 }, cached: true } : undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { chatCompletion } from '../../../activities/llm';
+import { createLlmActivities } from '../../../activities/llm';
 import { loadTeacherEndpoints, TeacherEndpointsError } from '../../../activities/llm/endpoints';
 import type { ChatRequest, ChatResult } from '../../../core/chat';
 import { RunConfig } from '../../../core/config';
@@ -23,6 +23,8 @@ const KEY_B = 'sk-profile-b-key';
 
 // Refusals are what these tests are about: the activity's failure log line would only repeat them.
 const quiet = new DefaultLogger('ERROR', () => undefined);
+
+const { chatCompletion } = createLlmActivities({ concurrency: 4 });
 
 const ask = (req: Pick<ChatRequest, 'profile' | 'baseUrl' | 'model'>): Promise<ChatResult> => {
   const request: ChatRequest = {
