@@ -19,7 +19,7 @@ export type ContextCut = 'peer-reasoning' | 'older-rounds' | 'peer-tail' | 'own-
 
 export const CHARS_PER_TOKEN = 3;
 const PER_MESSAGE_TOKENS = 8;
-export const OMITTED = '[… earlier steps left out to fit the context …]';
+export const OMITTED = '[… earlier steps left out …]';
 
 export const estimateTokens = (text: string): number => Math.ceil(text.length / CHARS_PER_TOKEN);
 

@@ -17,20 +17,27 @@ function sortKeys(o: object): Record<string, unknown> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-/** A cached reply costs nothing: zero calls and tokens. */
-export async function readCached(store: string | undefined, key: string): Promise<ChatResult | undefined> {
-  const hit = await findReply(store, key);
-  return hit ? { ...hit, usage: { promptTokens: 0, completionTokens: 0, calls: 0 }, cached: true } : undefined;
+/**
+ * A cached reply costs nothing, unless this very call (same tag: run, problem, role) paid for it in
+ * an attempt that failed before reporting it: then its usage is reported now, so a run's counts are
+ * what it paid, once.
+ */
+export async function readCached(store: string | undefined, key: string, tag: string | undefined): Promise<ChatResult | undefined> {
+  const hit = (await findReply(store, key)) as (ChatResult & { paidBy?: string }) | undefined;
+  if (!hit) return undefined;
+  const { paidBy, ...reply } = hit;
+  const ours = tag !== undefined && paidBy === tag;
+  return { ...reply, usage: ours ? reply.usage : { promptTokens: 0, completionTokens: 0, calls: 0 }, cached: true };
 }
 
 /**
  * The reply is already paid for: a failed cache write must not fail the activity (its retry would
  * call the teacher again), so it is retried briefly and then only logged.
  */
-export async function writeCached(store: string | undefined, key: string, result: ChatResult): Promise<void> {
+export async function writeCached(store: string | undefined, key: string, result: ChatResult, tag: string | undefined): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      await storeFor(store).putJson(key, { ...result, cached: false });
+      await storeFor(store).putJson(key, { ...result, cached: false, ...(tag ? { paidBy: tag } : {}) });
       return;
     } catch (err) {
       if (attempt >= 3) {

@@ -56,7 +56,7 @@ export async function callTeacher(req: TeacherRequest, ctx: TeacherContext): Pro
   const s = req.sampling;
   const key = cacheKey(req.cacheNamespace ?? namespaceOf(endpoint.baseUrl), model, req.messages, s);
   if (req.cache) {
-    const hit = await readCached(req.store, key);
+    const hit = await readCached(req.store, key, req.tag);
     if (hit) return { key, result: hit };
   }
   const result = await ctx.limiter.run(endpoint.baseUrl, async () => {
@@ -85,8 +85,8 @@ export async function callTeacher(req: TeacherRequest, ctx: TeacherContext): Pro
   });
   ctx.onCall?.();
   // Empty or cut-off replies are recorded as such (and cached: asking again would pay for the same reply).
-  if (req.cache) await writeCached(req.store, key, result);
-  rememberReply(req.store, key, result);
+  if (req.cache) await writeCached(req.store, key, result, req.tag);
+  rememberReply(req.store, key, { ...result, ...(req.tag ? { paidBy: req.tag } : {}) } as ChatResult);
   return { key, result };
 }
 

@@ -4,10 +4,11 @@ import { Worker } from '@temporalio/worker';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 
 /**
- * Determinism check: histories recorded from real runs (generateDebates and debateProblem) must
- * replay with the current workflow code. A change that would break runs in flight fails here.
- * Re-record after an intended, versioned change with:
- *   AGENTARK_RECORD_HISTORIES=1 npx jest test/workflows/generate-debates.fake-teacher.test.ts -t "debates every problem"
+ * Determinism check: histories recorded from real runs (generateDebates and debateProblem) by this
+ * and every earlier release must replay with the current workflow code. A change that would break
+ * runs in flight fails here. Files are named <workflow>.<release>[-n].json; after a versioned change,
+ * record the new release's histories beside the old ones (never over them):
+ *   AGENTARK_RECORD_HISTORIES=<release> npx jest test/workflows/generate-debates.fake-teacher.test.ts -t "debates every problem"
  */
 const dir = path.join(__dirname, 'histories');
 const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort();

@@ -112,11 +112,13 @@ describeIfData('generateDebates with a scripted fake teacher (200 GSM8K problems
     const histories = await Promise.all(handles.map(async (workflowId) => ({ workflowId, history: await harness.client.workflow.getHandle(workflowId).fetchHistory() })));
     const replays = Worker.runReplayHistories({ workflowsPath: require.resolve('../../workflows') }, histories);
     for await (const r of replays) expect(r.error).toBeUndefined();
-    if (process.env.AGENTARK_RECORD_HISTORIES === '1') {
+    // Recorded under a label (the release), beside the histories of earlier releases, which stay.
+    const label = process.env.AGENTARK_RECORD_HISTORIES;
+    if (label) {
       const dir = path.resolve(__dirname, '../replay/histories');
       fs.mkdirSync(dir, { recursive: true });
       for (const [i, h] of histories.entries()) {
-        fs.writeFileSync(path.join(dir, `${['generateDebates', 'debateProblem-1', 'debateProblem-2'][i]}.json`), historyToJSON(h.history));
+        fs.writeFileSync(path.join(dir, `${['generateDebates', 'debateProblem', 'debateProblem'][i]}.${label}${i === 0 ? '' : `-${i}`}.json`), historyToJSON(h.history));
       }
     }
   }, 300_000);
