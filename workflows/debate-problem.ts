@@ -9,6 +9,7 @@ import { Problem } from '../core/problem';
 import { LLM_QUEUE } from '../core/task-queues';
 import { teacherActivityTimeoutMs } from '../core/teacher-timeouts';
 import { debateInline } from './debate-problem-inline';
+import { rootMessage } from './failures';
 import { parseInput } from './parse-input';
 import { problemDone, ProblemOutcome } from './signals';
 
@@ -58,7 +59,7 @@ export async function debateProblem(rawInput: DebateProblemInput): Promise<Probl
     outcome = { problemId: input.problem.id, ok: true, ...counts };
     return outcome;
   } catch (err) {
-    outcome = { ...outcome, error: (err as Error).message };
+    outcome = { ...outcome, error: rootMessage(err) };
     throw err;
   } finally {
     if (parentWorkflowId) {
