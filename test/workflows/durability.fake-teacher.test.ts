@@ -32,6 +32,8 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
   const taskQueue = `durability-main-${suffix}`;
   const llmQueue = `durability-llm-${suffix}`;
   let fake: FakeLlmServer;
+  /** A slow teacher (half a second a reply), so a restart finds calls in flight. */
+  let slow: FakeLlmServer;
   let workers: ChildProcess[] = [];
 
   const connectClient = async (): Promise<{ client: Client; connection: Connection }> => {
@@ -39,7 +41,7 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
     return { client: new Client({ connection }), connection };
   };
 
-  const startWorkers = (): void => {
+  const spawnWorker = (kind: 'main' | 'llm'): ChildProcess => {
     const env = {
       ...process.env,
       TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
@@ -48,24 +50,22 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
       AGENTARK_LLM_CONCURRENCY: String(LLM_CONCURRENCY),
       AGENTARK_STORE: store,
     };
-    workers = (['main', 'llm'] as const).map((kind) => {
-      const log = fs.openSync(path.join(dir, `worker-${kind}.log`), 'a');
-      const child = spawn(path.join(repoRoot, 'bin/agentark'), ['worker', kind], { env, detached: true, stdio: ['ignore', log, log] });
-      fs.closeSync(log);
-      return child;
-    });
+    const log = fs.openSync(path.join(dir, `worker-${kind}.log`), 'a');
+    const child = spawn(path.join(repoRoot, 'bin/agentark'), ['worker', kind], { env, detached: true, stdio: ['ignore', log, log] });
+    fs.closeSync(log);
+    return child;
   };
+  const startWorkers = (): void => {
+    workers = (['main', 'llm'] as const).map(spawnWorker);
+  };
+  const stop = (w: ChildProcess, signal: NodeJS.Signals): Promise<void> =>
+    new Promise<void>((resolve) => {
+      if (w.exitCode !== null || w.signalCode !== null) return resolve();
+      w.once('exit', () => resolve());
+      process.kill(-w.pid!, signal);
+    });
   const killWorkers = async (signal: NodeJS.Signals): Promise<void> => {
-    await Promise.all(
-      workers.map(
-        (w) =>
-          new Promise<void>((resolve) => {
-            if (w.exitCode !== null || w.signalCode !== null) return resolve();
-            w.once('exit', () => resolve());
-            process.kill(-w.pid!, signal);
-          }),
-      ),
-    );
+    await Promise.all(workers.map((w) => stop(w, signal)));
   };
   const peakRssMiB = (w: ChildProcess): number => {
     // The worker runs as node under bin/agentark's exec, so its pid is the node process.
@@ -73,12 +73,12 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
     return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
   };
 
-  const runConfig = (runId: string, limit: number) => ({
+  const runConfig = (runId: string, limit: number, teacher = fake) => ({
     runId,
     store,
     llmQueue,
     dataset: { format: 'gsm8k' as const, url: gsm8kTest, limit },
-    teacher: { baseUrl: fake.url, maxTokens: 256 },
+    teacher: { baseUrl: teacher.url, maxTokens: 256 },
     debate: { agents: 5, rounds: 3 },
     judge: { enabled: false, k: 3 },
     window: 100,
@@ -92,15 +92,17 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
     }
   };
 
-  const duplicateOkCalls = (): number => {
-    const ok = fake.log.filter((e) => e.outcome === 'ok').map((e) => e.requestHash);
+  const duplicateOkCalls = (teacher = fake): number => {
+    const ok = teacher.log.filter((e) => e.outcome === 'ok').map((e) => e.requestHash);
     return ok.length - new Set(ok).size;
   };
 
   beforeAll(async () => {
     const problems = await gsm8kProblems(200);
     fake = await startFakeLlmServer({ problems: new Map(problems.map((p) => [p.id, { gold: p.gold }])), errorRates, seed: 3, latencyMs: 2 });
+    slow = await startFakeLlmServer({ problems: new Map(problems.map((p) => [p.id, { gold: p.gold }])), errorRates, seed: 4, latencyMs: 500 });
     allowTeacherUrl(fake.url);
+    allowTeacherUrl(slow.url);
     await startService(spec);
     startWorkers();
   }, 120_000);
@@ -108,7 +110,36 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
     await killWorkers('SIGTERM');
     await stopService(service);
     await fake?.close();
+    await slow?.close();
   }, 60_000);
+
+  it('a rolling restart (SIGTERM) of the llm worker mid-run pays for no finished and no in-flight call again', async () => {
+    const N = 40;
+    const runId = `rolling-${suffix}`;
+    const { client, connection } = await connectClient();
+    try {
+      const handle = await client.workflow.start<typeof generateDebates>('generateDebates', { taskQueue, workflowId: generateWorkflowId(runId), args: [runConfig(runId, N, slow)] });
+      // A third of the calls made: the worker holds a full set of calls in flight (half a second each).
+      while (slow.log.length < (N * 16) / 3) await new Promise((r) => setTimeout(r, 50));
+      const old = workers[1];
+      const inFlight = slow.log.length;
+      // The new worker starts as the old one drains, as a Deployment's rolling update does.
+      workers[1] = spawnWorker('llm');
+      await stop(old, 'SIGTERM');
+      const afterDrain = slow.log.length;
+      const result = await handle.result();
+      expect(result.done).toBe(N);
+      expect(result.failed).toBe(0);
+      expect(old.exitCode).toBe(0);
+      // Calls were in flight when SIGTERM came (the teacher takes half a second), and none was asked twice.
+      expect(afterDrain).toBeGreaterThan(inFlight);
+      expect(duplicateOkCalls(slow)).toBe(0);
+      expect(slow.log).toHaveLength(N * (5 * 3 + 1));
+      console.log(`rolling restart: ${slow.log.length} requests, ${afterDrain - inFlight} made while the old worker drained, 0 repeated`);
+    } finally {
+      await connection.close();
+    }
+  }, 300_000);
 
   it('SIGKILL of both worker processes mid-run: every problem done once, no finished call paid twice', async () => {
     const N = 200;
