@@ -1,18 +1,11 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { TokenUsage } from '../core/chat';
+import type { DebateCounts } from '../core/debate-calls';
 
 /** What a finished debateProblem tells its parent (small: counts, never transcripts). */
-export interface ProblemOutcome {
+export interface ProblemOutcome extends DebateCounts {
   problemId: string;
   ok: boolean;
   error?: string;
-  usage: TokenUsage;
-  /** Per round run: agent turns and how many were verified correct. */
-  turnsByRound: number[];
-  correctByRound: number[];
-  consensusCorrect: boolean | null;
-  correctAgents: number;
-  callsSaved: number;
 }
 
 export const problemDone = defineSignal<[ProblemOutcome]>('problemDone');
