@@ -1,4 +1,5 @@
 """python -m agentark_trainer <job> --config <file.json> [--resume auto|none|<checkpoint>]
+python -m agentark_trainer check --serve [--timeout-ms N]   (the answer checker server, check_server.py)
 
 Exit codes: 0 done, 2 bad config (or bad input data), 75 interrupted and resumable, 1 any other failure.
 """
@@ -68,6 +69,12 @@ def follow_parent_death() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["check"]:
+        from . import check_server
+
+        follow_parent_death()
+        return check_server.main(argv[1:])
     from .config import ConfigError
     from .data import DataError
     from .events import claim_stdout, emit, setup_logging

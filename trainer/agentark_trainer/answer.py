@@ -1,9 +1,18 @@
-"""Rule-based answer checking for rewards and evaluation.
+"""The rules for ``numeric``, ``choice`` and ``text`` answers; checker.py is what callers use.
 
-A port of core/answer/ (TypeScript): the same specification, and both must pass every case in
-core/answer/vectors.json. See core/answer/index.ts for what ``extracted`` means. Patterns are
-ASCII-only (``re.ASCII``) and end-of-string is ``\\Z`` so that they match exactly the characters
-the JavaScript patterns match.
+These rules began as a port of core/answer/ (TypeScript), which is kept frozen for the replay of
+workflows recorded before the checker moved here; ``math`` answers are math_answer.py's now. What
+``extracted`` means, per task:
+
+- numeric: the rest of the ``####`` line, else the last ``\\boxed{}`` content, else what follows
+  "answer is" / "answer:" / a line-start ``A:`` to the end of its line or sentence, else the last
+  number as written ("$18.00", "1,234"); the first of these that holds a number.
+- choice: the letter as written without brackets ("b" for "(b)"), or the option text when the
+  answer names an option by its text.
+- text: the last ``\\boxed{}``, the answer phrase, or else the last non-empty line.
+
+Patterns are ASCII-only (``re.ASCII``) and end-of-string is ``\\Z``, as they were written to match
+exactly the characters the JavaScript patterns match.
 """
 
 from __future__ import annotations
@@ -134,113 +143,6 @@ def numeric_equivalent(extracted: str, gold: str) -> bool:
     return a is not None and b is not None and same_number(a, b)
 
 
-# ---- math (math.ts) --------------------------------------------------------------------------
-
-_TEXT_UNWRAP = re.compile(r"\\(?:text|textbf|mbox|mathrm|mathbf)\{([^{}]*)\}", _A)
-_VARIABLE = re.compile(r"(?:[A-Za-z]|\\[A-Za-z]+)(?:_(?:[0-9A-Za-z]|\{[^{}]*\}))?\Z", _A)
-
-
-def normalise_math(raw: str) -> str:
-    """MATH-style normalisation; see math.ts for the reasons behind each step."""
-    s = raw.replace("\n", " ").replace("\u2212", "-")
-    s = re.sub(r"\\?\$", "", s, flags=_A)
-    s = re.sub(r"\\(?:left|right)(?![A-Za-z])", "", s, flags=_A)
-    s = re.sub(r"\\[!,;: ]", "", s, flags=_A)
-    s = s.replace("\\displaystyle", "")
-    s = re.sub(r"\\[dt]frac", lambda m: "\\frac", s, flags=_A)
-    s = re.sub(r"\^\{?\\circ\}?", "", s, flags=_A)
-    s = s.replace("\u00b0", "")
-    s = re.sub(r"\\?%", "", s, flags=_A)
-    unit = re.search(r"\\(?:text|mbox|mathrm)\{[ \t]", s, _A)
-    if unit and unit.start() > 0:
-        s = s[: unit.start()]
-    previous = None
-    while s != previous:
-        previous = s
-        s = _TEXT_UNWRAP.sub(lambda m: m.group(1), s)
-    s = re.sub(r"[ \t\r\n\f\v]+", "", s, flags=_A)
-    s = s.replace("{,}", ",")
-    s = re.sub(r"\\sqrt([0-9A-Za-z])", lambda m: "\\sqrt{" + m.group(1) + "}", s, flags=_A)
-    s = re.sub(r"\\frac([0-9A-Za-z])([0-9A-Za-z])", lambda m: "\\frac{%s}{%s}" % m.groups(), s, flags=_A)
-    s = re.sub(r"\\frac\{([^{}]*)\}([0-9A-Za-z])", lambda m: "\\frac{%s}{%s}" % m.groups(), s, flags=_A)
-    s = re.sub(r"\\frac([0-9A-Za-z])\{", lambda m: "\\frac{" + m.group(1) + "}{", s, flags=_A)
-    s = re.sub(r"(^|[^0-9])\.([0-9])", lambda m: m.group(1) + "0." + m.group(2), s, flags=_A)
-    s = re.sub(r"\.+\Z", "", s, flags=_A)
-    sides = s.split("=")
-    if len(sides) == 2 and _VARIABLE.match(sides[0]):
-        s = sides[1]
-    s = re.sub(r"^(-?)([0-9]+)/([0-9]+)\Z", lambda m: "%s\\frac{%s}{%s}" % m.groups(), s, flags=_A)
-    if re.match(r"-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?\Z", s, _A):
-        s = s.replace(",", "")
-    return s
-
-
-_DECIMAL = r"-?[0-9]+(?:\.[0-9]+)?"
-_PLAIN_NUMBER = re.compile(_DECIMAL + r"\Z", _A)
-_FRACTION = re.compile(r"(-?)\\frac\{(" + _DECIMAL + r")\}\{(" + _DECIMAL + r")\}\Z", _A)
-
-
-def math_value(s: str) -> Optional[float]:
-    if _PLAIN_NUMBER.match(s):
-        return float(s)
-    m = _FRACTION.match(s)
-    if not m or float(m.group(3)) == 0:
-        return None
-    return (-1.0 if m.group(1) == "-" else 1.0) * (float(m.group(2)) / float(m.group(3)))
-
-
-def split_tuple(s: str):
-    """``(open, close, items)`` for ``(1,2)``, ``[0,\\infty)`` or ``1,2``; None under two items."""
-    open_, close, body = "", "", s
-    if len(s) >= 2 and s[0] in "([" and s[-1] in ")]" and _encloses_all(s):
-        open_, close, body = s[0], s[-1], s[1:-1]
-    items, depth, start = [], 0, 0
-    for i, c in enumerate(body):
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        elif c == "," and depth == 0:
-            items.append(body[start:i])
-            start = i + 1
-    items.append(body[start:])
-    return (open_, close, items) if len(items) >= 2 else None
-
-
-def _encloses_all(s: str) -> bool:
-    depth = 0
-    for i, c in enumerate(s):
-        if c in "([{":
-            depth += 1
-        elif c in ")]}":
-            depth -= 1
-        if depth == 0 and i < len(s) - 1:
-            return False
-    return depth == 0
-
-
-def _same_normalised(a: str, b: str) -> bool:
-    if a == b:
-        return True
-    va, vb = math_value(a), math_value(b)
-    if va is not None and vb is not None:
-        return same_number(va, vb)
-    ta, tb = split_tuple(a), split_tuple(b)
-    if ta is None or tb is None:
-        return False
-    return (
-        ta[0] == tb[0]
-        and ta[1] == tb[1]
-        and len(ta[2]) == len(tb[2])
-        and all(_same_normalised(x, y) for x, y in zip(ta[2], tb[2]))
-    )
-
-
-def math_equivalent(extracted: str, gold: str) -> bool:
-    a = normalise_math(extracted)
-    return a != "" and _same_normalised(a, normalise_math(gold))
-
-
 # ---- choice (choice.ts) ----------------------------------------------------------------------
 
 _OPTION_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -309,11 +211,6 @@ def extract_answer(task: str, completion: str, options: Options = None) -> Optio
             [lambda: hash_line(c), lambda: last_boxed(c), lambda: answer_phrase(c, True), lambda: last_number(c)],
             lambda span: numeric_value(span) is not None,
         )
-    if task == "math":
-        return _first_usable(
-            [lambda: last_boxed(c), lambda: hash_line(c), lambda: answer_phrase(c, True), lambda: last_number(c)],
-            lambda span: span != "",
-        )
     if task == "choice":
         for find, whole_line in ((lambda: last_boxed(c), False), (lambda: answer_phrase(c, False), False), (lambda: last_line(c), True)):
             span = find()
@@ -326,24 +223,15 @@ def extract_answer(task: str, completion: str, options: Options = None) -> Optio
             [lambda: last_boxed(c), lambda: answer_phrase(c, True), lambda: last_line(c)],
             lambda span: _trim(span) != "",
         )
-    raise ValueError(f"unknown task kind {task!r}: expected numeric, math, choice or text")
+    raise ValueError(f"unknown task kind {task!r}: expected numeric, choice or text (math is math_answer.py's)")
 
 
 def is_equivalent(task: str, extracted: str, gold: str, options: Options = None) -> Optional[bool]:
     if task == "numeric":
         return numeric_equivalent(extracted, gold)
-    if task == "math":
-        return math_equivalent(extracted, gold)
     if task == "choice":
         return choice_equivalent(extracted, gold, options)
     if task == "text":
         return None
-    raise ValueError(f"unknown task kind {task!r}: expected numeric, math, choice or text")
+    raise ValueError(f"unknown task kind {task!r}: expected numeric, choice or text (math is math_answer.py's)")
 
-
-def check_answer(task: str, completion: str, gold: str, options: Options = None) -> tuple[Optional[str], Optional[bool]]:
-    """``(extracted, correct)``; correct is None only when no rule decides (task ``text``)."""
-    extracted = extract_answer(task, completion, options)
-    if extracted is None:
-        return None, (None if task == "text" else False)
-    return extracted, is_equivalent(task, extracted, gold, options)

@@ -12,7 +12,7 @@ import math
 import os
 import sys
 import time
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TextIO
 
 log = logging.getLogger("agentark_trainer")
 
@@ -20,15 +20,17 @@ _sink: Optional[Callable[[dict], None]] = None
 _stream = None  # where events go; None = sys.stdout
 
 
-def claim_stdout() -> None:
+def claim_stdout() -> TextIO:
     """Keep file descriptor 1 for events only: events get a private duplicate of it, and fd 1 (and
-    sys.stdout) then point at stderr, so a library's print() cannot corrupt the event stream."""
+    sys.stdout) then point at stderr, so a library's print() cannot corrupt the event stream.
+    Returns that private stream (the checker server writes its results there)."""
     global _stream
     sys.stdout.flush()
     events_fd = os.dup(1)
     os.dup2(2, 1)
     _stream = os.fdopen(events_fd, "w", buffering=1, encoding="utf-8")
     sys.stdout = sys.stderr
+    return _stream
 
 
 def set_sink(fn: Optional[Callable[[dict], None]]) -> None:

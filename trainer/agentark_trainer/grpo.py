@@ -27,7 +27,7 @@ from typing import Callable, Optional
 
 import torch
 
-from . import data, loop, models
+from . import checker, data, loop, models
 from .config import GrpoConfig, to_dict
 from .runtime import Runtime, seed_everything
 
@@ -199,14 +199,12 @@ def rollout(st: GrpoState, idx: list[int]) -> dict:
 @torch.no_grad()
 def score(st: GrpoState, batch: dict) -> dict:
     """Rewards of every sample: PRM aggregate and/or the checker's verdict; accuracy against gold."""
-    from .answer import check_answer
-
     cfg = st.cfg
     recs = [st.records[i] for i in batch["idx"] for _ in range(cfg.group_size)]
     correct = []
     for r, text in zip(recs, batch["texts"]):
-        _, ok = check_answer(r["task"], text, r["gold"], r.get("options"))
-        correct.append(1.0 if ok else 0.0)
+        # In the training loop's main thread, so the checker's deadline holds; an undecided check earns nothing.
+        correct.append(1.0 if checker.check(r["task"], text, r["gold"], r.get("options"))["correct"] else 0.0)
     prm_r = [0.0] * len(recs)
     if st.reward_fn is not None:
         rewards = [float(x) for x in st.reward_fn(recs, batch["texts"])]
@@ -308,5 +306,6 @@ def main(cfg: GrpoConfig, rt: Runtime, resume: str | None, reward_fn: Optional[R
     final = loop.run("grpo", cfg, rt, st.lm, st.optimizer, st.scheduler, st.total_steps,
                      lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
                      extra_start={"prompts": len(st.records), "group_size": cfg.group_size,
-                                  "reward": "custom" if reward_fn else ("prm" if st.prm is not None else "verifiable")})
+                                  "reward": "custom" if reward_fn else ("prm" if st.prm is not None else "verifiable"),
+                                  "checker": f"{checker.CHECKER} {checker.version()}"})
     return {"output": final, "steps": st.total_steps}
