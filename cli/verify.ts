@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
 import { z } from 'zod';
-import { checkAnswer } from '../core/answer';
+import { checkAnswers, closeChecker, type CheckItem } from '../activities/checker';
 import { TaskKind } from '../core/problem';
 
 /** One line of the input; `options` is read from the field named by --options-field. */
@@ -34,9 +34,11 @@ export function registerVerify(program: Command): void {
   program
     .command('verify')
     .description(
-      'Check model answers against gold answers with the rule-based verifier (the one the pipeline uses).\n' +
+      'Check model answers against gold answers with the answer checker the pipeline uses\n' +
+        '(math by math-verify; numeric, choice and text by the project\'s rules; it needs the trainer\'s Python: make setup).\n' +
         'Reads JSON lines {"id", "gold", "completion", "options"?} and writes JSON lines\n' +
-        '{"id", "extracted", "correct"}; correct is null where no rule decides (task "text").',
+        '{"id", "extracted", "correct", "checker", "version", "reason"?}; correct is null where no rule decides\n' +
+        '(task "text") or a check ran past AGENTARK_CHECK_TIMEOUT_MS (reason says so).',
     )
     .addOption(new Option('--task <kind>', 'how answers are checked').choices(TaskKind.options).makeOptionMandatory())
     .requiredOption('--in <file>', 'input JSON-lines file')
@@ -50,12 +52,20 @@ export function registerVerify(program: Command): void {
         '\nA malformed input line stops the command with exit code 1 and a message naming the line and field.',
     )
     .action(async (opts: VerifyOptions) => {
-      const summary = await verifyFile(opts);
+      let summary: Summary;
+      try {
+        summary = await verifyFile(opts);
+      } finally {
+        closeChecker();
+      }
       process.stderr.write(
         `${summary.lines} ${summary.lines === 1 ? 'line' : 'lines'}, ${summary.correct} correct, ${summary.wrong} wrong, ${summary.undecided} undecided\n`,
       );
     });
 }
+
+/** Lines checked per call to the checker; while one chunk is checked the next is read. */
+const CHUNK = 512;
 
 /**
  * Streams the input so that files of any size fit in memory. The output goes to a temporary file
@@ -69,10 +79,30 @@ export async function verifyFile({ task, in: input, out, optionsField }: VerifyO
   const tmp = join(folder, `.${basename(out)}.${process.pid}.tmp`);
   const sink = createWriteStream(tmp);
   const summary: Summary = { lines: 0, correct: 0, wrong: 0, undecided: 0 };
+  // Chunks are checked in order, one being checked while the one before is written.
+  let writing: Promise<void> = Promise.resolve();
+  const flush = async (chunk: { id: string | number; item: CheckItem }[]): Promise<void> => {
+    const verdicts = checkAnswers(chunk.map((c) => c.item));
+    verdicts.catch(() => undefined); // awaited in turn below; a failure before then is not unhandled
+    const previous = writing;
+    writing = (async () => {
+      await previous;
+      for (const [i, verdict] of (await verdicts).entries()) {
+        summary.lines++;
+        if (verdict.correct === true) summary.correct++;
+        else if (verdict.correct === false) summary.wrong++;
+        else summary.undecided++;
+        await write(sink, JSON.stringify({ id: chunk[i].id, ...verdict }) + '\n');
+      }
+    })();
+    writing.catch(() => undefined); // likewise
+    await previous;
+  };
   try {
     const source = createReadStream(input, { encoding: 'utf8' });
     const lines = createInterface({ input: source, crlfDelay: Infinity });
     let lineNo = 0;
+    let chunk: { id: string | number; item: CheckItem }[] = [];
     for await (const text of lines) {
       lineNo++;
       if (text.trim() === '') continue;
@@ -87,19 +117,21 @@ export async function verifyFile({ task, in: input, out, optionsField }: VerifyO
       const parsed = AnswerLine.safeParse(fields);
       if (!parsed.success) throw new Error(`${where}: ${describeIssue(parsed.error, fields, optionsField)}`);
       const { id, completion, gold, options } = parsed.data;
-      const verdict = checkAnswer({ task, completion, gold, options });
-      summary.lines++;
-      if (verdict.correct === true) summary.correct++;
-      else if (verdict.correct === false) summary.wrong++;
-      else summary.undecided++;
-      await write(sink, JSON.stringify({ id, ...verdict }) + '\n');
+      chunk.push({ id, item: { task, completion, gold, options } });
+      if (chunk.length === CHUNK) {
+        await flush(chunk);
+        chunk = [];
+      }
     }
+    if (chunk.length > 0) await flush(chunk);
+    await writing;
     if (summary.lines === 0) throw new Error(`${input}: no answers to verify (the file is empty)`);
     sink.end();
     await once(sink, 'finish');
     await rename(tmp, out);
     return summary;
   } catch (err) {
+    await writing.catch(() => undefined);
     sink.destroy();
     await unlink(tmp).catch(() => undefined);
     throw err;

@@ -108,6 +108,8 @@ export interface ModelScore {
   passAtK: number | null;
   /** Open-ended (`text`) test sets, over first samples, 0..1. */
   text: { exactMatch: number; tokenF1: number; rouge1: number; rouge2: number; rougeL: number } | null;
+  /** The answer checker that judged (absent in scores written before it was recorded). */
+  checker?: { name: string; version: string };
   generationsKey: string;
   scoresKey: string;
 }

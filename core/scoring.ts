@@ -1,12 +1,14 @@
 import * as rouge from 'js-rouge';
-import { checkAnswer, isEquivalent } from './answer';
 import type { ModelScore, Rate } from './evaluation';
-import type { Problem, TaskKind } from './problem';
+import type { Problem } from './problem';
 import type { GenerateOutput } from './records';
+import type { Comparison, Verdict } from './verdict';
 
 /**
- * The scoring rules of the evaluation stage: pure functions over the loaded problems and one
- * model's generations. Answers are checked with the debate's own checker (core/answer).
+ * The scoring rules of the evaluation stage: pure functions over the loaded problems, one model's
+ * generations and the checker's verdicts on them. The verdicts, and the equivalences majority voting
+ * needs (comparisonsForScoring), come from the answer checker (activities/checker), which the
+ * activity calls before scoring.
  */
 
 /**
@@ -40,19 +42,17 @@ export function passAtK(n: number, c: number, k: number): number {
 }
 
 /**
- * Majority vote over extracted answers (null = nothing extracted, no vote). Two answers are the
- * same when isEquivalent says true (task `text`: when their normaliseText forms are equal); each
- * answer joins the first group whose first member it matches. A tie goes to the group that
- * reached the winning count first, i.e. at the earliest sample. Returns that group's first
- * answer as written, or null when no sample had one.
+ * Majority vote over extracted answers (null = nothing extracted, no vote). Two answers are the same
+ * when they are equal strings or `same(answer, groupFirst)` says so; each answer joins the first
+ * group whose first member it matches. A tie goes to the group that reached the winning count first,
+ * i.e. at the earliest sample. Returns that group's first answer as written, or null when no sample had one.
  */
-export function majorityAnswer(task: TaskKind, extracted: readonly (string | null)[], options?: readonly string[]): string | null {
-  const same = (a: string, b: string): boolean => (task === 'text' ? normaliseText(a) === normaliseText(b) : isEquivalent(task, a, b, options) === true);
+export function majorityAnswer(extracted: readonly (string | null)[], same: (a: string, b: string) => boolean): string | null {
   const groups: { answer: string; count: number }[] = [];
   let best: { answer: string; count: number } | null = null;
   for (const answer of extracted) {
     if (answer === null) continue;
-    let group = groups.find((g) => same(answer, g.answer));
+    let group = groups.find((g) => answer === g.answer || same(answer, g.answer));
     if (!group) groups.push((group = { answer, count: 0 }));
     group.count++;
     // Strictly greater: a later group that only equals the best count does not take over.
@@ -60,6 +60,24 @@ export function majorityAnswer(task: TaskKind, extracted: readonly (string | nul
   }
   return best?.answer ?? null;
 }
+
+/** The checker's equivalences, looked up by comparison; asking for one not given is a programming error. */
+export class Equivalences {
+  private readonly known = new Map<string, boolean | null>();
+
+  constructor(comparisons: readonly Comparison[] = [], results: readonly (boolean | null)[] = []) {
+    if (comparisons.length !== results.length) throw new Error(`${comparisons.length} comparisons but ${results.length} results`);
+    comparisons.forEach((c, i) => this.known.set(key(c), results[i]));
+  }
+
+  get(c: Comparison): boolean | null {
+    const k = key(c);
+    if (!this.known.has(k)) throw new Error(`no equivalence given for ${k}: ask the checker for comparisonsForScoring(...) first`);
+    return this.known.get(k)!;
+  }
+}
+
+const key = (c: Comparison): string => JSON.stringify([c.task, c.options ?? null, c.a, c.b]);
 
 /** SQuAD's answer normalisation: lowercase, drop punctuation and the articles a/an/the, collapse whitespace. */
 export function normaliseText(s: string): string {
@@ -131,6 +149,10 @@ export interface ScoreModelInput {
   testSet: string;
   problems: readonly Problem[];
   generations: readonly Generation[];
+  /** The checker's verdict on each generation, in the order of `generations`. */
+  verdicts: readonly Verdict[];
+  /** With samples > 1: the checker's answers to comparisonsForScoring(...). */
+  equivalences?: Equivalences;
   samples: number;
   generationsKey: string;
   scoresKey: string;
@@ -138,28 +160,81 @@ export interface ScoreModelInput {
 
 const mean = (xs: readonly number[]): number => (xs.length === 0 ? 0 : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-/**
- * Scores one model on one test set. Every problem must have exactly `samples` generations,
- * numbered 0..samples-1, and every generation must belong to a problem; otherwise this throws
- * an Error naming the problem id. Sample 0 is the model's answer (accuracy, undecided,
- * truncated, text metrics); all samples feed maj@k and pass@k (k = samples) when samples > 1.
- */
-export function scoreModel(input: ScoreModelInput): ModelScore {
-  const { model, testSet, problems, generations, samples, generationsKey, scoresKey } = input;
-  if (!Number.isInteger(samples) || samples < 1) throw new Error(`samples must be a positive integer, got ${samples}`);
+interface Sampled {
+  problem: Problem;
+  /** Its generations by sample number, each with its verdict (absent while verdicts are not known yet). */
+  list: { generation: Generation; verdict?: Verdict }[];
+}
 
-  const byId = new Map<string, Generation[]>();
+/**
+ * The generations of each problem, in sample order. Every problem must have exactly `samples`
+ * generations, numbered 0..samples-1, and every generation must belong to a problem; otherwise
+ * this throws an Error naming the problem id.
+ */
+export function samplesByProblem(problems: readonly Problem[], generations: readonly Generation[], samples: number, verdicts?: readonly Verdict[]): Sampled[] {
+  if (!Number.isInteger(samples) || samples < 1) throw new Error(`samples must be a positive integer, got ${samples}`);
+  if (verdicts && verdicts.length !== generations.length) throw new Error(`${generations.length} generations but ${verdicts.length} verdicts`);
+  const byId = new Map<string, Sampled>();
   for (const p of problems) {
     if (byId.has(p.id)) throw new Error(`problem ${p.id}: appears twice in the test set`);
-    byId.set(p.id, []);
+    byId.set(p.id, { problem: p, list: [] });
   }
-  for (const g of generations) {
-    const list = byId.get(g.id);
-    if (!list) throw new Error(`problem ${g.id}: has a generation (sample ${g.sample}) but is not in the test set`);
-    list.push(g);
-  }
-
+  generations.forEach((g, i) => {
+    const entry = byId.get(g.id);
+    if (!entry) throw new Error(`problem ${g.id}: has a generation (sample ${g.sample}) but is not in the test set`);
+    entry.list.push({ generation: g, verdict: verdicts?.[i] });
+  });
   if (problems.length === 0) throw new Error('the test set has no problems');
+  const out = [...byId.values()];
+  for (const { problem: p, list } of out) {
+    list.sort((a, b) => a.generation.sample - b.generation.sample);
+    if (list.length === 0) throw new Error(`problem ${p.id}: no generation`);
+    if (list.length !== samples) throw new Error(`problem ${p.id}: ${list.length} generations, expected ${samples}`);
+    list.forEach(({ generation: g }, i) => {
+      if (g.sample !== i) throw new Error(`problem ${p.id}: samples are ${list.map((x) => x.generation.sample).join(', ')}, expected 0..${samples - 1}`);
+    });
+  }
+  return out;
+}
+
+/**
+ * What scoreModel will ask `equivalences` (samples > 1, tasks other than `text`): each pair of
+ * different answers extracted from one problem's samples (the later one against the earlier, as
+ * majority voting compares them), and each such answer against the gold. At most samples² / 2 + samples
+ * a problem, far fewer when its samples agree.
+ */
+export function comparisonsForScoring(input: Pick<ScoreModelInput, 'problems' | 'generations' | 'verdicts' | 'samples'>): Comparison[] {
+  if (input.samples === 1) return [];
+  const seen = new Set<string>();
+  const out: Comparison[] = [];
+  const add = (c: Comparison): void => {
+    const k = key(c);
+    if (!seen.has(k)) {
+      seen.add(k);
+      out.push(c);
+    }
+  };
+  for (const { problem: p, list } of samplesByProblem(input.problems, input.generations, input.samples, input.verdicts)) {
+    if (p.task === 'text') continue;
+    const answers = [...new Set(list.map((s) => s.verdict!.extracted).filter((a): a is string => a !== null))];
+    const options = p.options ? { options: p.options } : {};
+    answers.forEach((a, j) => {
+      for (const b of answers.slice(0, j)) add({ task: p.task, a, b, ...options });
+      add({ task: p.task, a, b: p.gold, ...options });
+    });
+  }
+  return out;
+}
+
+/**
+ * Scores one model on one test set (the generations are validated as samplesByProblem says). Sample 0
+ * is the model's answer (accuracy, undecided, truncated, text metrics); all samples feed maj@k and
+ * pass@k (k = samples) when samples > 1.
+ */
+export function scoreModel(input: ScoreModelInput): ModelScore {
+  const { model, testSet, problems, generations, verdicts, equivalences, samples, generationsKey, scoresKey } = input;
+  const sampled = samplesByProblem(problems, generations, samples, verdicts);
+  if (samples > 1 && !equivalences) throw new Error(`samples ${samples}: majority voting needs the equivalences of comparisonsForScoring(...)`);
   const tasks = new Set(problems.map((p) => p.task));
   const task = tasks.size === 1 ? problems[0].task : 'mixed';
   let correct = 0;
@@ -170,31 +245,27 @@ export function scoreModel(input: ScoreModelInput): ModelScore {
   const tokens: number[] = [];
   const text: { exactMatch: number[]; tokenF1: number[]; rouge1: number[]; rouge2: number[]; rougeL: number[] } = { exactMatch: [], tokenF1: [], rouge1: [], rouge2: [], rougeL: [] };
 
-  for (const p of problems) {
-    const list = byId.get(p.id)!.sort((a, b) => a.sample - b.sample);
-    if (list.length === 0) throw new Error(`problem ${p.id}: no generation`);
-    if (list.length !== samples) throw new Error(`problem ${p.id}: ${list.length} generations, expected ${samples}`);
-    list.forEach((g, i) => {
-      if (g.sample !== i) throw new Error(`problem ${p.id}: samples are ${list.map((x) => x.sample).join(', ')}, expected 0..${samples - 1}`);
-    });
-
-    const checks = list.map((g) => checkAnswer({ task: p.task, completion: g.completion, gold: p.gold, options: p.options }));
+  for (const { problem: p, list } of sampled) {
+    const checks = list.map((s) => s.verdict!);
     // Completion length: the trainer's token count, or when a line lacks it, whitespace-separated words.
-    for (const g of list) tokens.push(g.tokens ?? words(g.completion.trim().replace(/\s+/g, ' ')).length);
+    for (const { generation: g } of list) tokens.push(g.tokens ?? words(g.completion.trim().replace(/\s+/g, ' ')).length);
 
     const first = checks[0];
     if (first.correct === true) correct++;
     if (first.correct === null) undecided++;
-    if (list[0].finishReason === 'length') truncated++;
+    if (list[0].generation.finishReason === 'length') truncated++;
 
     if (samples > 1) {
-      const winner = majorityAnswer(p.task, checks.map((c) => c.extracted), p.options);
-      if (winner !== null && isEquivalent(p.task, winner, p.gold, p.options) === true) majCorrect++;
+      const options = p.options ? { options: p.options } : {};
+      const same = (a: string, b: string): boolean =>
+        p.task === 'text' ? normaliseText(a) === normaliseText(b) : equivalences!.get({ task: p.task, a, b, ...options }) === true;
+      const winner = majorityAnswer(checks.map((c) => c.extracted), same);
+      if (winner !== null && p.task !== 'text' && same(winner, p.gold)) majCorrect++;
       pass.push(passAtK(samples, checks.filter((c) => c.correct === true).length, samples));
     }
 
     if (task === 'text') {
-      const pred = first.extracted ?? list[0].completion;
+      const pred = first.extracted ?? list[0].generation.completion;
       const r = rougeScores(pred, p.gold);
       text.exactMatch.push(exactMatch(pred, p.gold));
       text.tokenF1.push(tokenF1(pred, p.gold));
@@ -221,6 +292,7 @@ export function scoreModel(input: ScoreModelInput): ModelScore {
       task === 'text'
         ? { exactMatch: mean(text.exactMatch), tokenF1: mean(text.tokenF1), rouge1: mean(text.rouge1), rouge2: mean(text.rouge2), rougeL: mean(text.rougeL) }
         : null,
+    checker: { name: verdicts[0].checker, version: verdicts[0].version },
     generationsKey,
     scoresKey,
   };

@@ -1,9 +1,11 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { evalResultsKey, evalPrefix, type EvaluationResult, type MasLine, type ModelScore } from '../../core/evaluation';
 import { Problem } from '../../core/problem';
 import { DatasetStats, GenerateOutput } from '../../core/records';
-import { scoreModel } from '../../core/scoring';
+import { comparisonsForScoring, Equivalences, samplesByProblem, scoreModel } from '../../core/scoring';
+import type { Comparison, Verdict } from '../../core/verdict';
 import { storeFor } from '../artifacts';
+import { checkAnswers, equivalences } from '../checker';
 import { writeManifest } from '../store/manifest';
 
 export interface ScoreInput {
@@ -17,7 +19,13 @@ export interface ScoreInput {
   store?: string;
 }
 
-/** One model's answers on one test set, scored with the debate's own checker (core/answer); scores.json written. */
+/** Checks per call to the checker, with a heartbeat between calls (100k completions take minutes). */
+const CHUNK = 2000;
+
+/**
+ * One model's answers on one test set, judged by the answer checker (activities/checker: verdicts on
+ * every generation, then the equivalences maj@k needs) and scored by core/scoring; scores.json written.
+ */
 export async function scoreGenerations(input: ScoreInput): Promise<ModelScore> {
   const store = storeFor(input.store);
   const problems: Problem[] = [];
@@ -28,14 +36,36 @@ export async function scoreGenerations(input: ScoreInput): Promise<ModelScore> {
     if (!parsed.success) throw ApplicationFailure.nonRetryable(`${store.urlOf(input.generationsKey)} line ${line}: not a generation (${parsed.error.issues[0]?.message})`, 'BadGenerations');
     generations.push(parsed.data);
   }
+  const bad = (err: unknown): ApplicationFailure => ApplicationFailure.nonRetryable(`${input.model} on ${input.testSet}: ${(err as Error).message}`, 'BadGenerations');
+  try {
+    samplesByProblem(problems, generations, input.samples);
+  } catch (err) {
+    throw bad(err);
+  }
+  const byId = new Map(problems.map((p) => [p.id, p]));
+  const verdicts = await inChunks(generations, (chunk) => checkAnswers(chunk.map((g) => {
+    const p = byId.get(g.id)!;
+    return { task: p.task, completion: g.completion, gold: p.gold, options: p.options };
+  })));
+  const comparisons = comparisonsForScoring({ problems, generations, verdicts, samples: input.samples });
+  const same = await inChunks<Comparison, boolean | null>(comparisons, (chunk) => equivalences(chunk));
   let score: ModelScore;
   try {
-    score = scoreModel({ ...input, problems, generations });
+    score = scoreModel({ ...input, problems, generations, verdicts, equivalences: new Equivalences(comparisons, same) });
   } catch (err) {
-    throw ApplicationFailure.nonRetryable(`${input.model} on ${input.testSet}: ${(err as Error).message}`, 'BadGenerations');
+    throw bad(err);
   }
   await store.putJson(input.scoresKey, score);
   return score;
+}
+
+async function inChunks<T, R>(items: readonly T[], check: (chunk: readonly T[]) => Promise<R[]>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += CHUNK) {
+    out.push(...(await check(items.slice(i, i + CHUNK))));
+    Context.current().heartbeat({ checked: out.length, of: items.length });
+  }
+  return out;
 }
 
 /** The teacher's lines on each test set, from the stats of a generateDebates run over it. */

@@ -13,9 +13,9 @@ interface Run {
 }
 
 /** Runs the real `agentark` command as a user would, in its own process. */
-function runCli(args: string[]): Promise<Run> {
+function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
   return new Promise((resolve) => {
-    execFile(agentark, args, { cwd: repo, maxBuffer: 64 * 1024 * 1024 }, (err, _stdout, stderr) => {
+    execFile(agentark, args, { cwd: repo, env, maxBuffer: 64 * 1024 * 1024 }, (err, _stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
       resolve({ code, stderr });
     });
@@ -31,7 +31,13 @@ interface Verdict {
   id: string;
   extracted: string | null;
   correct: boolean | null;
+  checker: string;
+  version: string;
+  reason?: string;
 }
+
+/** Every verdict names the checker that gave it. */
+const by = { checker: 'agentark-answer', version: expect.stringMatching(/^2\+math-verify-\d/) as unknown as string };
 
 function readVerdicts(file: string): Verdict[] {
   return readFileSync(file, 'utf8')
@@ -78,7 +84,7 @@ if (!gsm8kAvailable) {
     const verdicts = readVerdicts(out);
     expect(verdicts.map((v) => v.id)).toEqual(rows.map((_r, i) => `gsm8k-${i}`));
     expect(verdicts.filter((v) => v.correct !== true)).toEqual([]);
-    expect(verdicts[0]).toEqual({ id: 'gsm8k-0', extracted: '18', correct: true });
+    expect(verdicts[0]).toEqual({ id: 'gsm8k-0', extracted: '18', correct: true, ...by });
   });
 
   it('marks every reference answer wrong when each gold is off by one', async () => {
@@ -90,6 +96,29 @@ if (!gsm8kAvailable) {
     const verdicts = readVerdicts(out);
     expect(verdicts).toHaveLength(1319);
     expect(verdicts.filter((v) => v.correct !== false)).toEqual([]);
+  });
+});
+
+describe('agentark verify --task math', () => {
+  it('judges by math-verify and rejects a digit pulled out of a word or an expression', async () => {
+    const lines = [
+      { id: 'third', gold: '\\frac{1}{3}', completion: 'The probability is $\\dfrac{1}{3}$.' },
+      { id: 'interval', gold: '[0,1)', completion: 'So $x \\in [0,1)$.' },
+      { id: 'relation', gold: 'x \\geq 5', completion: 'Hence $x >= 5$.' },
+      { id: 'word', gold: '2', completion: 'The answer is AZYUK2A' },
+      { id: 'denominator', gold: '3', completion: 'The probability is $1/3$.' },
+      { id: 'coefficient', gold: '3', completion: 'the answer is 3x+2' },
+    ];
+    const input = path.join(dir, 'math.jsonl');
+    writeFileSync(input, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const out = path.join(dir, 'math.verdicts.jsonl');
+    const run = await runCli(['verify', '--task', 'math', '--in', input, '--out', out]);
+    expect(run.code).toBe(0);
+    expect(summaryLine(run.stderr)).toBe('6 lines, 3 correct, 3 wrong, 0 undecided');
+    const verdicts = readVerdicts(out);
+    expect(verdicts.map((v) => [v.id, v.correct])).toEqual(lines.map((l, i) => [l.id, i < 3]));
+    expect(verdicts[0]).toEqual({ id: 'third', extracted: '\\frac{1}{3}', correct: true, ...by });
+    expect(verdicts[3]).toEqual({ id: 'word', extracted: null, correct: false, ...by });
   });
 });
 
@@ -143,8 +172,8 @@ describe('agentark verify on malformed input', () => {
     expect(run.code).toBe(0);
     expect(summaryLine(run.stderr)).toBe('2 lines, 1 correct, 1 wrong, 0 undecided');
     expect(readVerdicts(out)).toEqual([
-      { id: 1, extracted: 'paracetamol', correct: true },
-      { id: 2, extracted: 'C', correct: false },
+      { id: 1, extracted: 'paracetamol', correct: true, ...by },
+      { id: 2, extracted: 'C', correct: false, ...by },
     ]);
 
     writeFileSync(input, JSON.stringify({ id: 3, gold: 'B', completion: 'B', choices: ['a', 2] }));
@@ -160,7 +189,17 @@ describe('agentark verify on malformed input', () => {
     const run = await runCli(['verify', '--task', 'text', '--in', input, '--out', out]);
     expect(run.code).toBe(0);
     expect(summaryLine(run.stderr)).toBe('1 line, 0 correct, 0 wrong, 1 undecided');
-    expect(readVerdicts(out)).toEqual([{ id: 't', extracted: 'Paris', correct: null }]);
+    expect(readVerdicts(out)).toEqual([{ id: 't', extracted: 'Paris', correct: null, ...by }]);
+  });
+
+  it('tells the user to run make setup when the trainer Python is missing, and writes no output', async () => {
+    const input = path.join(dir, 'nopython.jsonl');
+    writeFileSync(input, good + '\n');
+    const out = path.join(dir, 'nopython.jsonl.out');
+    const run = await runCli(['verify', '--task', 'numeric', '--in', input, '--out', out], { ...process.env, AGENTARK_TRAINER_PYTHON: '/nonexistent/python3' });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toMatch(/the checker needs the trainer's Python, and \/nonexistent\/python3 was not found\. Run `make setup`/);
+    expect(leftovers('nopython.jsonl')).toEqual([]);
   });
 
   it('rejects an unknown task kind with a usage error', async () => {

@@ -1,5 +1,11 @@
 import type { Problem } from '../../core/problem';
-import { exactMatch, type Generation, majorityAnswer, normaliseText, passAtK, rougeScores, scoreModel, tokenF1, wilson } from '../../core/scoring';
+import { comparisonsForScoring, Equivalences, exactMatch, type Generation, majorityAnswer, normaliseText, passAtK, rougeScores, scoreModel, tokenF1, wilson } from '../../core/scoring';
+import type { Verdict } from '../../core/verdict';
+
+/** A checker's verdict as the activity would pass it on (the checker itself is tested in test/activities/checker). */
+const v = (extracted: string | null, correct: boolean | null): Verdict => ({ extracted, correct, checker: 'agentark-answer', version: 'test' });
+/** `same` for majorityAnswer from the pairs a checker would call equal (either way round). */
+const sameAs = (pairs: [string, string][]) => (a: string, b: string): boolean => pairs.some(([x, y]) => (x === a && y === b) || (x === b && y === a));
 
 describe('wilson', () => {
   it('(7, 10) at z = 1.96', () => {
@@ -64,27 +70,55 @@ describe('passAtK', () => {
 });
 
 describe('majorityAnswer', () => {
-  it('groups numerically equivalent answers written differently', () => {
-    expect(majorityAnswer('numeric', ['17', '18', '18.00', '$18', '17'])).toBe('18');
+  it('groups the answers the checker calls the same', () => {
+    expect(majorityAnswer(['17', '18', '18.00', '$18', '17'], sameAs([['18.00', '18'], ['$18', '18']]))).toBe('18');
+    expect(majorityAnswer(['17', '18', '18.00', '$18', '17'], sameAs([]))).toBe('17');
+  });
+
+  it('counts equal strings as one answer without asking', () => {
+    expect(majorityAnswer(['4', null, '4'], () => { throw new Error('asked'); })).toBe('4');
   });
 
   it('breaks a tie for the answer that reached the count first', () => {
-    expect(majorityAnswer('numeric', ['3', '4'])).toBe('3');
-    expect(majorityAnswer('numeric', ['3', '4', '4', '3'])).toBe('4');
+    expect(majorityAnswer(['3', '4'], sameAs([]))).toBe('3');
+    expect(majorityAnswer(['3', '4', '4', '3'], sameAs([]))).toBe('4');
   });
 
   it('ignores unextracted samples; none at all gives null', () => {
-    expect(majorityAnswer('numeric', [null, '5', null])).toBe('5');
-    expect(majorityAnswer('numeric', [null, null])).toBeNull();
-    expect(majorityAnswer('numeric', [])).toBeNull();
+    expect(majorityAnswer([null, '5', null], sameAs([]))).toBe('5');
+    expect(majorityAnswer([null, null], sameAs([]))).toBeNull();
+    expect(majorityAnswer([], sameAs([]))).toBeNull();
+  });
+});
+
+describe('comparisonsForScoring', () => {
+  const problems: Problem[] = [
+    { id: 'p1', task: 'math', question: 'Half?', gold: '\\frac12' },
+    { id: 't1', task: 'text', question: 'Capital?', gold: 'Paris' },
+  ];
+  const gens: Generation[] = [0, 1, 2, 3].flatMap((sample) => [
+    { id: 'p1', sample, completion: '', finishReason: 'stop' as const },
+    { id: 't1', sample, completion: '', finishReason: 'stop' as const },
+  ]);
+  const extracted: Record<string, (string | null)[]> = { p1: ['0.5', null, '1/2', '0.5'], t1: ['Paris', 'paris', 'Lyon', 'Paris'] };
+  const verdicts = gens.map((g) => v(extracted[g.id][g.sample], null));
+
+  it('asks each pair of different answers (later against earlier) and each answer against the gold; text asks nothing', () => {
+    expect(comparisonsForScoring({ problems, generations: gens, verdicts, samples: 4 })).toEqual([
+      { task: 'math', a: '0.5', b: '\\frac12' },
+      { task: 'math', a: '1/2', b: '0.5' },
+      { task: 'math', a: '1/2', b: '\\frac12' },
+    ]);
   });
 
-  it('compares normalised strings for text', () => {
-    expect(majorityAnswer('text', ['London', 'Paris', 'paris.', 'the Paris'])).toBe('Paris');
+  it('asks nothing for one sample', () => {
+    expect(comparisonsForScoring({ problems, generations: gens.filter((g) => g.sample === 0), verdicts: verdicts.filter((_x, i) => gens[i].sample === 0), samples: 1 })).toEqual([]);
   });
 
-  it('uses choice options', () => {
-    expect(majorityAnswer('choice', ['A', 'blue', 'b'], ['red', 'blue'])).toBe('blue');
+  it('Equivalences gives what it was told and refuses what it was not', () => {
+    const table = new Equivalences([{ task: 'math', a: '1/2', b: '0.5' }], [true]);
+    expect(table.get({ task: 'math', a: '1/2', b: '0.5' })).toBe(true);
+    expect(() => table.get({ task: 'math', a: '0.5', b: '1/2' })).toThrow(/no equivalence given/);
   });
 });
 
@@ -134,14 +168,15 @@ describe('scoreModel', () => {
   ];
   const base = { model: 'rsft', testSet: 'gsm8k', generationsKey: 'g.jsonl', scoresKey: 's.json' };
   const oneEach: Generation[] = [
-    { id: 'p1', sample: 0, completion: 'Each costs 6, so 3 * 6 = 18.\n#### 18', finishReason: 'stop', tokens: 14 }, // right
-    { id: 'p2', sample: 0, completion: 'So the answer is 17.', finishReason: 'stop', tokens: 6 }, // wrong
-    { id: 'p3', sample: 0, completion: 'I cannot tell.', finishReason: 'stop' }, // nothing extractable; 3 words
-    { id: 'p4', sample: 0, completion: 'First, 12 + 5 is', finishReason: 'length', tokens: 512 }, // cut: last number 5, wrong
+    { id: 'p1', sample: 0, completion: 'Each costs 6, so 3 * 6 = 18.\n#### 18', finishReason: 'stop', tokens: 14 },
+    { id: 'p2', sample: 0, completion: 'So the answer is 17.', finishReason: 'stop', tokens: 6 },
+    { id: 'p3', sample: 0, completion: 'I cannot tell.', finishReason: 'stop' }, // 3 words
+    { id: 'p4', sample: 0, completion: 'First, 12 + 5 is', finishReason: 'length', tokens: 512 },
   ];
+  const oneEachVerdicts = [v('18', true), v('17', false), v(null, false), v('5', false)];
 
-  it('counts one sample per problem exactly', () => {
-    const s = scoreModel({ ...base, problems: numeric, generations: oneEach, samples: 1 });
+  it('counts one sample per problem exactly, and names the checker', () => {
+    const s = scoreModel({ ...base, problems: numeric, generations: oneEach, verdicts: oneEachVerdicts, samples: 1 });
     expect(s).toEqual({
       ...base,
       task: 'numeric',
@@ -154,27 +189,38 @@ describe('scoreModel', () => {
       majAtK: null,
       passAtK: null,
       text: null,
+      checker: { name: 'agentark-answer', version: 'test' },
     });
     expect(s.accuracy).toMatchObject({ k: 1, n: 4, rate: 0.25 });
   });
 
+  it('counts a first sample the checker could not decide as undecided', () => {
+    const s = scoreModel({ ...base, problems: numeric.slice(0, 1), generations: oneEach.slice(0, 1), verdicts: [v(null, null)], samples: 1 });
+    expect([s.accuracy.k, s.undecided]).toEqual([0, 1]);
+  });
+
   it('gives maj@k and pass@k with several samples, in any line order', () => {
     const problems = numeric.slice(0, 3);
-    const gens: Generation[] = [
-      // p1: first right, majority 18 (2 of 3), c = 2
-      { id: 'p1', sample: 2, completion: 'The answer is $18.', finishReason: 'stop', tokens: 5 },
-      { id: 'p1', sample: 0, completion: '#### 18.00', finishReason: 'stop', tokens: 5 },
-      { id: 'p1', sample: 1, completion: '#### 17', finishReason: 'stop', tokens: 5 },
+    const lines: [Generation, Verdict][] = [
+      // p1: first right, majority 18 (2 of 3, "$18" and "18.00" the same answer), c = 2
+      [{ id: 'p1', sample: 2, completion: 'The answer is $18.', finishReason: 'stop', tokens: 5 }, v('$18', true)],
+      [{ id: 'p1', sample: 0, completion: '#### 18.00', finishReason: 'stop', tokens: 5 }, v('18.00', true)],
+      [{ id: 'p1', sample: 1, completion: '#### 17', finishReason: 'stop', tokens: 5 }, v('17', false)],
       // p2: first wrong, majority 4 (wrong), c = 1
-      { id: 'p2', sample: 0, completion: '#### 4', finishReason: 'stop', tokens: 5 },
-      { id: 'p2', sample: 1, completion: '#### 4', finishReason: 'stop', tokens: 5 },
-      { id: 'p2', sample: 2, completion: '#### 7', finishReason: 'length', tokens: 5 },
+      [{ id: 'p2', sample: 0, completion: '#### 4', finishReason: 'stop', tokens: 5 }, v('4', false)],
+      [{ id: 'p2', sample: 1, completion: '#### 4', finishReason: 'stop', tokens: 5 }, v('4', false)],
+      [{ id: 'p2', sample: 2, completion: '#### 7', finishReason: 'length', tokens: 5 }, v('7', true)],
       // p3: nothing right, c = 0
-      { id: 'p3', sample: 0, completion: '#### 41', finishReason: 'stop', tokens: 5 },
-      { id: 'p3', sample: 1, completion: 'no idea', finishReason: 'stop', tokens: 5 },
-      { id: 'p3', sample: 2, completion: '#### 43', finishReason: 'stop', tokens: 5 },
+      [{ id: 'p3', sample: 0, completion: '#### 41', finishReason: 'stop', tokens: 5 }, v('41', false)],
+      [{ id: 'p3', sample: 1, completion: 'no idea', finishReason: 'stop', tokens: 5 }, v(null, false)],
+      [{ id: 'p3', sample: 2, completion: '#### 43', finishReason: 'stop', tokens: 5 }, v('43', false)],
     ];
-    const s = scoreModel({ ...base, problems, generations: gens, samples: 3 });
+    const generations = lines.map(([g]) => g);
+    const verdicts = lines.map(([, x]) => x);
+    const comparisons = comparisonsForScoring({ problems, generations, verdicts, samples: 3 });
+    const equal = sameAs([['$18', '18.00'], ['18.00', '18'], ['$18', '18'], ['7', '7']]);
+    const equivalences = new Equivalences(comparisons, comparisons.map((c) => equal(c.a, c.b)));
+    const s = scoreModel({ ...base, problems, generations, verdicts, equivalences, samples: 3 });
     expect(s.n).toBe(3);
     expect(s.accuracy).toEqual(wilson(1, 3));
     expect(s.majAtK).toEqual(wilson(1, 3));
@@ -182,6 +228,7 @@ describe('scoreModel', () => {
     expect(s.passAtK).toBeCloseTo(2 / 3, 12);
     expect(s.truncated).toBe(0); // only first samples count
     expect(s.meanCompletionTokens).toBe(5);
+    expect(() => scoreModel({ ...base, problems, generations, verdicts, samples: 3 })).toThrow(/majority voting needs the equivalences/);
   });
 
   it('scores text test sets with the text metrics and counts them undecided', () => {
@@ -190,10 +237,10 @@ describe('scoreModel', () => {
       { id: 't2', task: 'text', question: 'Landmark?', gold: 'the Eiffel Tower' },
     ];
     const gens: Generation[] = [
-      { id: 't1', sample: 0, completion: 'The answer is Paris.', finishReason: 'stop' }, // extracted "Paris"
-      { id: 't2', sample: 0, completion: 'I think it is the tower', finishReason: 'stop' }, // the last line
+      { id: 't1', sample: 0, completion: 'The answer is Paris.', finishReason: 'stop' },
+      { id: 't2', sample: 0, completion: 'I think it is the tower', finishReason: 'stop' },
     ];
-    const s = scoreModel({ ...base, problems, generations: gens, samples: 1 });
+    const s = scoreModel({ ...base, problems, generations: gens, verdicts: [v('Paris', null), v('I think it is the tower', null)], samples: 1 });
     expect(s.task).toBe('text');
     expect(s.accuracy).toEqual(wilson(0, 2));
     expect(s.undecided).toBe(2);
@@ -206,22 +253,32 @@ describe('scoreModel', () => {
     expect(s.text!.rougeL).toBeCloseTo((1 + 4 / 9) / 2, 12);
   });
 
+  it('groups text answers by their normalised form for maj@k, and never counts them correct', () => {
+    const problems: Problem[] = [{ id: 't1', task: 'text', question: 'Capital of France?', gold: 'Paris' }];
+    const gens: Generation[] = [0, 1, 2].map((sample) => ({ id: 't1', sample, completion: '', finishReason: 'stop' as const }));
+    const s = scoreModel({ ...base, problems, generations: gens, verdicts: [v('London', null), v('Paris', null), v('paris.', null)], equivalences: new Equivalences(), samples: 3 });
+    expect(s.majAtK).toEqual(wilson(0, 1));
+  });
+
   it("names a mixed test set's task 'mixed'", () => {
     const problems: Problem[] = [numeric[0], { id: 'c1', task: 'choice', question: 'Which?', gold: 'B', options: ['red', 'blue'] }];
     const gens: Generation[] = [oneEach[0], { id: 'c1', sample: 0, completion: 'The answer is (B).', finishReason: 'stop' }];
-    const s = scoreModel({ ...base, problems, generations: gens, samples: 1 });
+    const s = scoreModel({ ...base, problems, generations: gens, verdicts: [v('18', true), v('B', true)], samples: 1 });
     expect(s.task).toBe('mixed');
     expect(s.accuracy.k).toBe(2);
     expect(s.text).toBeNull();
   });
 
   it('throws naming the problem when a generation is missing, unknown or miscounted', () => {
-    expect(() => scoreModel({ ...base, problems: numeric, generations: oneEach.slice(0, 3), samples: 1 })).toThrow(/problem p4: no generation/);
-    expect(() => scoreModel({ ...base, problems: numeric, generations: [...oneEach, { id: 'zz', sample: 0, completion: '1', finishReason: 'stop' }], samples: 1 })).toThrow(/problem zz: .*not in the test set/);
-    expect(() => scoreModel({ ...base, problems: numeric, generations: oneEach, samples: 2 })).toThrow(/problem p1: 1 generations, expected 2/);
+    const score = (problems: Problem[], generations: Generation[], samples: number) =>
+      scoreModel({ ...base, problems, generations, verdicts: generations.map(() => v(null, false)), samples, equivalences: new Equivalences() });
+    expect(() => score(numeric, oneEach.slice(0, 3), 1)).toThrow(/problem p4: no generation/);
+    expect(() => score(numeric, [...oneEach, { id: 'zz', sample: 0, completion: '1', finishReason: 'stop' }], 1)).toThrow(/problem zz: .*not in the test set/);
+    expect(() => score(numeric, oneEach, 2)).toThrow(/problem p1: 1 generations, expected 2/);
     const twice = [...oneEach, { ...oneEach[0] }];
-    expect(() => scoreModel({ ...base, problems: numeric, generations: twice, samples: 1 })).toThrow(/problem p1: 2 generations, expected 1/);
-    expect(() => scoreModel({ ...base, problems: numeric.slice(0, 1), generations: [oneEach[0], { ...oneEach[0] }], samples: 2 })).toThrow(/problem p1: samples are 0, 0, expected 0\.\.1/);
-    expect(() => scoreModel({ ...base, problems: [], generations: [], samples: 1 })).toThrow(/no problems/);
+    expect(() => score(numeric, twice, 1)).toThrow(/problem p1: 2 generations, expected 1/);
+    expect(() => score(numeric.slice(0, 1), [oneEach[0], { ...oneEach[0] }], 2)).toThrow(/problem p1: samples are 0, 0, expected 0\.\.1/);
+    expect(() => score([], [], 1)).toThrow(/no problems/);
+    expect(() => scoreModel({ ...base, problems: numeric, generations: oneEach, verdicts: [], samples: 1 })).toThrow(/4 generations but 0 verdicts/);
   });
 });
