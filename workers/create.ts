@@ -54,11 +54,15 @@ export async function createLlmWorker(opts: {
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_LLM_QUEUE ?? LLM_QUEUE,
     activities: createLlmActivities({ concurrency, ...(opts.onCall ? { onCall: opts.onCall } : {}) }),
-    // As many activities as calls: every slot of the limiter has a call waiting for it.
-    maxConcurrentActivityTaskExecutions: concurrency,
+    // More activities than call slots: an activity holds its slot until its last call ends, so with
+    // only as many activities as calls the limiter would run dry at the end of every round.
+    maxConcurrentActivityTaskExecutions: ACTIVITIES_PER_CALL_SLOT * concurrency,
     shutdownGraceTime: graceMs,
   });
 }
+
+/** finishDebate makes its calls one after another: twice as many activities keep the call slots busy. */
+const ACTIVITIES_PER_CALL_SLOT = 2;
 
 /** Long enough for a debate round of 4096-token replies; Kubernetes' terminationGracePeriodSeconds must exceed it. */
 export const DEFAULT_LLM_SHUTDOWN_GRACE_MS = teacherActivityTimeoutMs(4096, 1);
