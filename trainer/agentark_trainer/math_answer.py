@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import lru_cache
 from importlib.metadata import version
 from typing import Optional
 
 from math_verify import ExprExtractionConfig, LatexExtractionConfig, parse, verify
+from sympy import Integer
 
 from .answer import last_boxed
 
@@ -68,21 +70,36 @@ def _unicode(text: str) -> str:
     return text.replace("\u2212", "-").replace("\u00b0", "^{\\circ}")
 
 
+_INTEGER = re.compile(r"-?(?:0|[1-9][0-9]*)\Z")
+
+
+def _parse_boxed(content: str, config) -> list:
+    """math-verify's parse of ``\\boxed{content}``; a plain integer is read directly, to the very
+    result the LaTeX parser would give, without its cost (most answers are integers)."""
+    if _INTEGER.match(content):
+        return [Integer(content), content]
+    return parse("\\boxed{" + content + "}", config, parsing_timeout=None)
+
+
 def _parse_completion(completion: str) -> list:
     """The last ``\\boxed{}`` (or ``\\fbox{}``) when it holds an answer, else math-verify's extraction."""
     text = _unicode(completion)
     boxed = last_boxed(text)
     if boxed:
-        parsed = parse("\\boxed{" + boxed.rstrip(". ") + "}", _COMPLETION, parsing_timeout=None)
+        parsed = _parse_boxed(boxed.rstrip(". "), _COMPLETION)
         if parsed:
             return parsed
     return parse(mask_glued_numbers(text), _COMPLETION, parsing_timeout=None)
 
 
+# A gold is checked against many completions (samples, agents, a GRPO group); its parse is kept.
+@lru_cache(maxsize=4096)
 def _parse_gold(gold: str) -> list:
     g = _unicode(gold.strip())
-    wrapped = g if ("\\boxed" in g or re.search(r"(?<!\\)\$", g)) else "\\boxed{" + g + "}"
-    parsed = parse(wrapped, _GOLD, parsing_timeout=None)
+    if "\\boxed" in g or re.search(r"(?<!\\)\$", g):
+        parsed = parse(g, _GOLD, parsing_timeout=None)
+    else:
+        parsed = _parse_boxed(g, _GOLD)
     return parsed or parse(g, _GOLD_PLAIN, parsing_timeout=None)
 
 

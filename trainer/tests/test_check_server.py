@@ -5,8 +5,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 TRAINER = Path(__file__).resolve().parents[1]
 
 
