@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := .state/setup.stamp
 AGENTARK := bin/agentark
 
-.PHONY: setup demo test test-ts test-py typecheck lint bench bench-teacher dev-up dev-down dev-status clean
+.PHONY: setup demo test test-ts test-py typecheck lint bench bench-teacher bench-checker dev-up dev-down dev-status clean
 
 setup: $(STAMP)
 
@@ -45,6 +45,11 @@ bench: setup
 	$(PY) -m agentark_trainer bench --config trainer/bench/cpu-tiny.json
 	NODE_LLAMA_CPP_SKIP_DOWNLOAD=true node --import ./node_modules/tsx/dist/loader.mjs infra/llm-server/bench.ts
 	node --import ./node_modules/tsx/dist/loader.mjs bench/teacher.ts $(ARGS)
+	node --import ./node_modules/tsx/dist/loader.mjs bench/checker.ts
+
+# The answer checker's throughput alone (completions/s for math and numeric), e.g. make bench-checker ARGS="--math 10000".
+bench-checker: setup
+	node --import ./node_modules/tsx/dist/loader.mjs bench/checker.ts $(ARGS)
 
 # The teacher-stage bench alone (bench/README.md), e.g. make bench-teacher ARGS="--only capacity".
 bench-teacher: setup
