@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * How an answer of a task is checked (see core/answer/):
+ * How an answer of a task is checked (trainer/agentark_trainer/checker.py, through activities/checker):
  * numeric — GSM8K, MetaMathQA; math — MATH (\boxed{} expressions); choice — multiple choice (A–E);
  * text — no rule decides, the LLM verifier does.
  */

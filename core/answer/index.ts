@@ -5,8 +5,9 @@ import { mathEquivalent } from './math';
 import { numericEquivalent } from './numeric';
 
 /**
- * Rule-based answer checking: the one specification shared with the Python port
- * (trainer/agentark_trainer/answer.py); both must pass every case in vectors.json.
+ * The answer rules as they were before the one checker (trainer/agentark_trainer/checker.py, math by
+ * math-verify, reached through activities/checker): frozen, kept for the replay of workflows recorded
+ * with them. Nothing new calls these; they must still pass every case in vectors.json (their own).
  *
  * `extracted` is the final answer as it stands in the completion, trimmed, before normalisation:
  * - numeric / math: the content of the chosen source — the rest of the `####` line, the last
