@@ -17,6 +17,8 @@ export const Verdict = z.object({
   /** Whether it matches the gold answer; null when nothing could decide. */
   correct: z.boolean().nullable(),
   verifiedBy: VerifiedBy,
+  /** The rules' checker and version ("agentark-answer 2+math-verify-0.9.0"); absent in records from before it was named. */
+  checker: z.string().optional(),
 });
 export type Verdict = z.infer<typeof Verdict>;
 

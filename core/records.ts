@@ -116,6 +116,8 @@ export const DatasetStats = z.object({
   usage: TokenUsage,
   /** Verdicts that nothing could decide (correct = null): agent turns of every round, and summarizers. */
   undecided: z.object({ turns: count, summarizer: count }),
+  /** Verdicts (agent turns and summarizer) by the checker and version that gave them. */
+  checkers: z.record(z.string(), count).optional(),
 });
 export type DatasetStats = z.infer<typeof DatasetStats>;
 

@@ -25,6 +25,7 @@ export class StatsTally {
   private usage = noUsage;
   private undecidedTurns = 0;
   private undecidedSummarizer = 0;
+  private readonly checkers = new Map<string, number>();
 
   constructor(private readonly runId: string) {}
 
@@ -60,6 +61,10 @@ export class StatsTally {
     if (debate.earlyStopAfterRound !== null) this.earlyStopped += 1;
     this.callsSaved += debate.callsSaved;
     this.usage = addUsage(this.usage, debate.usage);
+    for (const v of [...debate.rounds.flatMap((r) => r.turns), debate.summarizer]) {
+      const name = v.checker ?? 'unnamed (before checkers were named)';
+      this.checkers.set(name, (this.checkers.get(name) ?? 0) + 1);
+    }
   }
 
   finish(daRecords: number): DatasetStats {
@@ -89,6 +94,7 @@ export class StatsTally {
       earlyStop: { problems: this.earlyStopped, callsSaved: this.callsSaved },
       usage: this.usage,
       undecided: { turns: this.undecidedTurns, summarizer: this.undecidedSummarizer },
+      checkers: Object.fromEntries([...this.checkers].sort(([a], [b]) => a.localeCompare(b))),
     };
   }
 }

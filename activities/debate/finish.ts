@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { addUsage, type ChatChoice } from '../../core/chat';
 import { fitTexts, type ContextCut } from '../../core/context-fit';
 import { debateCounts, FinishDebateInput, type DebateCounts } from '../../core/debate-calls';
-import { extractCorrect, parseVerifierReply, ruleVerdict, turnSeed } from '../../core/debate';
+import { extractCorrect, parseVerifierReply, turnSeed } from '../../core/debate';
 import { DebateRecord, debateKey, type Round, type Turn, type Verdict } from '../../core/debate-record';
 import { parseJudgeSelection, selectDiverseLexical } from '../../core/diversity';
 import { diversityJudgeMessages, summarizerMessages, verifierMessages } from '../../core/prompts';
@@ -13,6 +13,7 @@ import { withHeartbeat } from '../llm/chat';
 import { readReply } from '../llm/replies';
 import type { TeacherContext } from '../llm/teacher';
 import { allCalls, asker, type Asker } from './teacher-calls';
+import { ruleVerdicts } from './verify';
 
 /**
  * The end of one problem's debate as one activity: the summarizer's consensus, the LLM verifier for
@@ -47,8 +48,9 @@ export function finishDebateActivity(ctx: Omit<TeacherContext, 'signal'>): (inpu
       const summaryPrompt = await fitted(teacher.model, teacher.maxTokens, (texts) => summarizerMessages(problem, texts), finalTurns.map((t) => t.content));
       const summary = await teacherAsk.ask('summarizer', summaryPrompt.messages, { temperature: 0, maxTokens: teacher.maxTokens, seed: turnSeed(input.seed, problem.id, -1, 0) }, teacher.model);
       const summaryChoice = replyText(summary.result.choices[0]);
+      const [summaryVerdict] = await ruleVerdicts(problem, [summaryChoice.content]);
       let summarizer = {
-        model: summary.result.model, ...summaryChoice, ...ruleVerdict(problem, summaryChoice.content),
+        model: summary.result.model, ...summaryChoice, ...summaryVerdict,
         ...(summaryPrompt.cut.length ? { contextCut: summaryPrompt.cut } : {}),
       };
 

@@ -3,11 +3,12 @@ import { z } from 'zod';
 import { agentConversation } from '../../core/prompts';
 import { fitAgentTurn } from '../../core/context-fit';
 import { DebateRoundInput, type DebateRoundResult, type TurnRef } from '../../core/debate-calls';
-import { ruleVerdict, turnSeed, unanimous } from '../../core/debate';
+import { turnSeed } from '../../core/debate';
 import { withHeartbeat } from '../llm/chat';
 import { readReply } from '../llm/replies';
 import type { TeacherContext } from '../llm/teacher';
 import { allCalls, asker } from './teacher-calls';
+import { ruleVerdicts, unanimous } from './verify';
 
 /**
  * One debate round (paper §3.2) as one activity: the n agents' calls made side by side, each agent
@@ -37,13 +38,14 @@ export function debateRoundActivity(ctx: Omit<TeacherContext, 'signal'>): (input
             seed: turnSeed(input.seed, problem.id, agent, round),
           }, model);
           const choice = call.result.choices[0];
+          const [verdict] = await ruleVerdicts(problem, [choice.content]);
           return {
             agent, key: call.key, model: call.result.model, finishReason: choice.finishReason,
-            ...ruleVerdict(problem, choice.content), ...(cut.length ? { contextCut: cut } : {}),
+            ...verdict, ...(cut.length ? { contextCut: cut } : {}),
           };
         }),
       );
-      return { round: { round, turns }, unanimous: unanimous(problem, turns.map((t) => t.extracted)), usage: teacherAsk.usage() };
+      return { round: { round, turns }, unanimous: await unanimous(problem, turns.map((t) => t.extracted)), usage: teacherAsk.usage() };
     });
   };
 }

@@ -144,6 +144,8 @@ const expectedStats = (runId: string): DatasetStats => ({
   earlyStop: { problems: 1, callsSaved: 3 },
   usage: { promptTokens: 750, completionTokens: 310, calls: 25 },
   undecided: { turns: 2, summarizer: 1 },
+  // The hand-built records name no checker: all 21 turns and 4 summaries count as unnamed.
+  checkers: { 'unnamed (before checkers were named)': 25 },
 });
 
 async function readAll<T>(store: ArtifactStore, key: string, schema: z.ZodType<T>): Promise<unknown[]> {
