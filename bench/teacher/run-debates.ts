@@ -39,6 +39,8 @@ export interface RunMeasure {
   callsPerSecond: number;
   /** Over the middle 80% of the run's calls: the rate without start-up and tail. */
   sustainedCallsPerSecond: number;
+  /** Calls the teacher received in each 5-second step of the run, to see ramp-up, stalls and tail. */
+  timeline: number[];
   /** Share of problems whose summarizer reply is the gold, by the teacher's own log. */
   consensusAccuracy: number | null;
   peakTeacherInFlight: number;
@@ -57,6 +59,16 @@ function numbersOf(value: unknown): Record<string, number | null> {
   const out: Record<string, number | null> = {};
   if (typeof value === 'object' && value !== null) {
     for (const [k, v] of Object.entries(value)) if (typeof v === 'number' || v === null) out[k] = v;
+  }
+  return out;
+}
+
+export function timeline(entries: readonly RequestLogEntry[], startMs: number, stepMs = 5000): number[] {
+  const out: number[] = [];
+  for (const e of entries) {
+    const i = Math.max(0, Math.floor((e.at - startMs) / stepMs));
+    while (out.length <= i) out.push(0);
+    out[i]++;
   }
   return out;
 }
@@ -105,6 +117,7 @@ export async function runDebates(ctx: BenchContext, spec: RunSpec): Promise<RunM
   const since = new Date().toISOString();
 
   const t0 = performance.now();
+  const startMs = Date.now();
   const handle = await ctx.client.workflow.start('generateDebates', {
     taskQueue: ctx.taskQueue,
     workflowId: generateWorkflowId(runId),
@@ -149,6 +162,7 @@ export async function runDebates(ctx: BenchContext, spec: RunSpec): Promise<RunM
     callsOk: entries.filter((e) => e.outcome === 'ok' && !e.cancelled).length,
     callsPerSecond: entries.length / wallSeconds,
     sustainedCallsPerSecond: sustainedRate(entries),
+    timeline: timeline(entries, startMs),
     consensusAccuracy: consensusAccuracy(entries, ctx.gold),
     peakTeacherInFlight: ctx.fake.stats().peakInFlight,
     processes,
