@@ -43,7 +43,7 @@ export type DebateRoundInput = z.input<typeof DebateRoundInput>;
 
 export interface DebateRoundResult {
   round: RoundRef;
-  /** Every agent gave an answer and all are equivalent (the early-stop test, judged with the answers). */
+  /** Every agent gave an answer and all are equivalent (the early-stop test; false when earlyStop is off or no round is left). */
   unanimous: boolean;
   usage: TokenUsage;
 }

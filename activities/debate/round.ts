@@ -45,7 +45,9 @@ export function debateRoundActivity(ctx: Omit<TeacherContext, 'signal'>): (input
           };
         }),
       );
-      return { round: { round, turns }, unanimous: await unanimous(problem, turns.map((t) => t.extracted)), usage: teacherAsk.usage() };
+      // The early-stop test only where it can stop the debate: it costs n − 1 equivalence checks.
+      const canStop = debate.earlyStop === 'unanimous' && round < debate.rounds;
+      return { round: { round, turns }, unanimous: canStop && (await unanimous(problem, turns.map((t) => t.extracted))), usage: teacherAsk.usage() };
     });
   };
 }
