@@ -1,5 +1,5 @@
 import {
-  ApplicationFailure, allHandlersFinished, condition, continueAsNew, ParentClosePolicy, patched, proxyActivities,
+  ApplicationFailure, allHandlersFinished, condition, continueAsNew, log, ParentClosePolicy, patched, proxyActivities,
   setHandler, sleep, startChild, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -12,7 +12,7 @@ import { PROGRESS, RUN_ID, STAGE } from '../core/search-attributes';
 import { debateWorkflowId } from '../core/ids';
 import { debateProblem } from './debate-problem';
 import { parseInput } from './parse-input';
-import { GenerateProgress, problemDone, ProblemOutcome, progressQuery } from './signals';
+import { GenerateProgress, problemDone, ProblemOutcome, ProblemOutcomeSignal, progressQuery } from './signals';
 
 // Ids derived from the run id, so a re-run with the same id finds its own earlier work.
 export { debateWorkflowId, generateWorkflowId } from '../core/ids';
@@ -119,7 +119,11 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     if (c.failures.length < 20) c.failures.push({ problemId, error: error.slice(0, 500) });
   };
   let lastHeard = Date.now(); // workflow time: deterministic on replay
-  setHandler(problemDone, (o: ProblemOutcome) => {
+  setHandler(problemDone, (raw: ProblemOutcome) => {
+    // A malformed signal is dropped with a warning: it must never fail the workflow task (on every replay).
+    const parsed = ProblemOutcomeSignal.safeParse(raw);
+    if (!parsed.success) return log.warn('problemDone: malformed signal dropped', { issues: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    const o = parsed.data;
     lastHeard = Date.now();
     if (!inFlight.delete(o.problemId)) return; // a duplicate, or from a problem this chain did not start
     if (!o.ok) return recordFailure(o.problemId, o.error ?? 'unknown error');

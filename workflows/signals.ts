@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { z } from 'zod';
 import type { DebateCounts } from '../core/debate-calls';
 
 /** What a finished debateProblem tells its parent (small: counts, never transcripts). */
@@ -9,6 +10,20 @@ export interface ProblemOutcome extends DebateCounts {
 }
 
 export const problemDone = defineSignal<[ProblemOutcome]>('problemDone');
+
+const count = z.number().int().nonnegative();
+/** problemDone as received: anyone may signal (the Web UI, say), so it is checked before it is counted. */
+export const ProblemOutcomeSignal = z.object({
+  problemId: z.string().min(1),
+  ok: z.boolean(),
+  error: z.string().optional(),
+  usage: z.object({ promptTokens: count, completionTokens: count, calls: count }),
+  turnsByRound: z.array(count),
+  correctByRound: z.array(count),
+  consensusCorrect: z.boolean().nullable(),
+  correctAgents: count,
+  callsSaved: count,
+});
 
 export interface GenerateProgress {
   runId: string;
