@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { CheckItem } from '../../activities/checker';
+import { mulberry32, type Random } from '../../core/prng';
 
 /**
  * What the checker bench checks: MATH-style completions (worked steps with inline LaTeX, then a
@@ -14,19 +15,7 @@ export interface Labelled extends CheckItem {
   label: boolean;
 }
 
-type Rand = () => number;
-
-/** mulberry32: a small seeded generator, so every run checks the same completions. */
-function rng(seed: number): Rand {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+type Rand = Random;
 
 const int = (r: Rand, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 
@@ -60,7 +49,7 @@ function mathCompletion(r: Rand, answer: string): string {
 }
 
 export function mathCompletions(count: number, seed = 1): Labelled[] {
-  const r = rng(seed);
+  const r = mulberry32(seed); // seeded, so every run checks the same completions
   return Array.from({ length: count }, (_, i) => {
     const n = int(r, 2, 97);
     // About half of MATH's answers are integers; the rest spread over every other kind.
