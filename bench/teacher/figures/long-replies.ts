@@ -1,4 +1,3 @@
-import { RunConfig } from '../../../core/config';
 import type { BenchContext } from '../context';
 import { row, type Row } from '../report';
 import { runDebates } from '../run-debates';
@@ -20,31 +19,10 @@ export interface LongRepliesOptions {
 
 const MB10 = 10 * 1024 * 1024;
 
-/** Whether the run config of the day accepts this reply budget for n = 5, K = 3. */
-const accepts = (maxTokens: number): boolean =>
-  RunConfig.safeParse({ runId: 'probe', dataset: { format: 'demo' }, debate: { agents: 5, rounds: 3 }, teacher: { maxTokens } }).success;
-
-/** The largest accepted budget up to `wanted` (binary search; the check is monotone in maxTokens). */
-function largestAccepted(wanted: number): number {
-  if (accepts(wanted)) return wanted;
-  let lo = 1;
-  let hi = wanted;
-  while (hi - lo > 1) {
-    const mid = Math.floor((lo + hi) / 2);
-    if (accepts(mid)) lo = mid;
-    else hi = mid;
-  }
-  return lo;
-}
-
 export async function longReplies(ctx: BenchContext, opts: LongRepliesOptions): Promise<FigureResult> {
   // Room for the whole reply and its reasoning, so nothing is cut.
-  const wanted = opts.replyTokens + opts.reasoningTokens + 512;
-  const maxTokens = largestAccepted(wanted);
-  const scale = maxTokens < wanted ? (maxTokens - 512) / (opts.replyTokens + opts.reasoningTokens) : 1;
-  const replyTokens = Math.max(1, Math.floor(opts.replyTokens * scale));
-  const reasoningTokens = Math.floor(opts.reasoningTokens * scale);
-  const scaled = scale < 1 ? `the run config accepts at most maxTokens ${maxTokens} for n=5, K=3, so replies were ${replyTokens} + ${reasoningTokens} tokens` : undefined;
+  const { replyTokens, reasoningTokens } = opts;
+  const maxTokens = replyTokens + reasoningTokens + 512;
   ctx.log(`long replies: ${opts.problems} problems, ${replyTokens}-token replies + ${reasoningTokens} reasoning tokens, maxTokens ${maxTokens}`);
   ctx.fake.tune({ latencyMs: 0, jitterMs: 0, maxConcurrent: null, replyTokens, reasoningTokens, recordBodies: false });
   try {
@@ -57,7 +35,7 @@ export async function longReplies(ctx: BenchContext, opts: LongRepliesOptions): 
       keepStore: opts.keepStore,
     });
     const h = run.histories;
-    const note = [run.error, scaled].filter(Boolean).join('; ') || undefined;
+    const note = run.error || undefined;
     const rows: Row[] = [
       row('long replies largest payload', h?.largestPayload.bytes ?? null, 'bytes', {
         reference: { name: '256 KB', value: 256 * 1024 },
@@ -70,7 +48,7 @@ export async function longReplies(ctx: BenchContext, opts: LongRepliesOptions): 
         reference: { name: 'reply + reasoning tokens', value: replyTokens + reasoningTokens },
       }),
     ];
-    return { rows, details: { ...run, replyTokens, reasoningTokens, maxTokens, scaledDown: scale < 1 } };
+    return { rows, details: { ...run, replyTokens, reasoningTokens, maxTokens } };
   } finally {
     ctx.fake.tune({ replyTokens: 0, reasoningTokens: 0 });
   }
