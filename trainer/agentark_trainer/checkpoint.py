@@ -52,7 +52,7 @@ def find_resume(output_dir: str, resume: Optional[str]) -> Optional[str]:
         return done[-1][1] if done else None
     if not os.path.isfile(os.path.join(resume, "meta.json")):
         # A wrong path is the caller's mistake: exit 2 (bad config), not "interrupted, retry".
-        raise ConfigError(f"--resume {resume}: not a complete checkpoint (no meta.json)")
+        raise ConfigError("--resume", f"{resume} is not a complete checkpoint (no meta.json)")
     return resume
 
 

@@ -77,7 +77,7 @@ class TrainConfig:
     scheduler: Literal["cosine", "linear", "constant"] = "cosine"
     max_grad_norm: float = 1.0  # 0 disables clipping
     log_every: int = 1
-    checkpoint_every: int = 0  # optimizer steps; 0 = only at the end and on SIGTERM
+    checkpoint_every: int = 50  # optimizer steps; 0 = only on SIGTERM (a crash then loses the whole job)
     keep_checkpoints: int = 2
 
     def validate(self, prefix: str = "") -> None:

@@ -147,17 +147,27 @@ class Sampler:
     def steps_per_epoch(self) -> int:
         return math.ceil(self.n / self.global_batch)
 
-    def _perm(self, epoch: int) -> list[int]:
+    def __post_init__(self) -> None:
+        self._epoch, self._order = -1, torch.empty(0, dtype=torch.long)
+
+    def _perm(self, epoch: int) -> torch.Tensor:
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        return torch.randperm(self.n, generator=g).tolist()
+        return torch.randperm(self.n, generator=g)
+
+    def _epoch_order(self, epoch: int) -> torch.Tensor:
+        """The permutation of one epoch, built once and kept until the stream moves past it."""
+        if epoch != self._epoch:
+            self._epoch, self._order = epoch, self._perm(epoch)
+        return self._order
 
     def batch(self, step: int) -> list[int]:
-        out, cache = [], {}
-        for p in range(step * self.global_batch, (step + 1) * self.global_batch):
-            e = p // self.n
-            if e not in cache:
-                cache[e] = self._perm(e)
-            out.append(cache[e][p % self.n])
+        start, end = step * self.global_batch, (step + 1) * self.global_batch
+        out: list[int] = []
+        while start < end:  # a batch may run from the end of one epoch into the next
+            e, i = divmod(start, self.n)
+            take = min(end - start, self.n - i)
+            out += self._epoch_order(e)[i:i + take].tolist()
+            start += take
         return out
 
     def rank_micro_batches(self, step: int, rank: int, world: int, micro: int, accum: int) -> list[list[int]]:

@@ -28,24 +28,28 @@ log = logging.getLogger(__name__)
 
 
 def _done_ids(partial: str, num_samples: int) -> set[str]:
-    """ids whose every sample is in the partial file; a torn last line is cut off."""
+    """ids whose every sample is in the partial file. The file is rewritten to hold only those: a torn
+    last line and the samples of a prompt cut short are dropped, since that prompt is generated again."""
     if not os.path.isfile(partial):
         return set()
-    counts: dict[str, int] = {}
-    good = 0
+    lines: list[tuple[str, bytes]] = []
     with open(partial, "rb") as f:
         for line in f:
             if not line.endswith(b"\n"):
                 break
             try:
-                rec = json.loads(line)
-            except json.JSONDecodeError:
+                lines.append((json.loads(line)["id"], line))
+            except (json.JSONDecodeError, KeyError, TypeError):
                 break
-            counts[rec["id"]] = counts.get(rec["id"], 0) + 1
-            good += len(line)
-    with open(partial, "r+b") as f:
-        f.truncate(good)
-    return {i for i, n in counts.items() if n >= num_samples}
+    counts: dict[str, int] = {}
+    for i, _ in lines:
+        counts[i] = counts.get(i, 0) + 1
+    done = {i for i, n in counts.items() if n >= num_samples}
+    tmp = partial + ".tmp"
+    with open(tmp, "wb") as f:
+        f.writelines(line for i, line in lines if i in done)
+    os.replace(tmp, partial)
+    return done
 
 
 @torch.no_grad()

@@ -95,7 +95,10 @@ def bce_loss(r: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def build_reward_model(spec: ModelSpec, init_from: str | None = None):
     """A fresh PRM on the student's backbone (stage 1), or one loaded from a stage-1 output/checkpoint."""
     if init_from and os.path.isfile(os.path.join(init_from, META_FILE)):
-        return load_reward_model(init_from, spec.dtype, spec.attn_implementation)
+        rm, tok = load_reward_model(init_from, spec.dtype, spec.attn_implementation)
+        if spec.gradient_checkpointing:
+            models.enable_gradient_checkpointing(rm.backbone)
+        return rm, tok
     lm, tok = models.load(spec)
     rm = RewardModel(models.backbone_of(lm), lm.config.hidden_size)
     if init_from:  # a checkpoint folder of a stage-1 run

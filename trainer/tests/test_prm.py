@@ -115,3 +115,11 @@ def test_completions_are_scored_on_the_steps_core_steps_ts_would_cut(tiny_model_
     for g, w in zip(got, want):
         assert g == pytest.approx(w)
     assert got[2] == []
+
+
+def test_stage2_from_a_final_folder_honours_gradient_checkpointing(tiny_model_dir, data_dir, tmp_path, event_log):
+    s1 = prm.main(prm_cfg(tiny_model_dir, data_dir, tmp_path / "s1", max_steps=1), Runtime(), resume=None)
+    for on in (True, False):
+        cfg = prm_cfg(tiny_model_dir, data_dir, tmp_path / f"s2-{on}", stage=2, init_from=s1["output"], max_steps=1,
+                      model={"path": tiny_model_dir, "gradient_checkpointing": on})
+        assert prm.setup(cfg, Runtime()).rm.backbone.is_gradient_checkpointing is on
