@@ -106,6 +106,10 @@ class SftConfig(TrainConfig):
     packing: bool = True  # padding-free packing of each micro-batch; used only where it is exact
     lora: Optional[LoraSpec] = None  # None = full fine-tuning
     merge_lora: bool = True  # final/ holds merged weights (loadable as a plain model)
+    # DA's Eq. 2 averages over a problem's k traces (per-problem: each trace weighs 1/k, traces grouped by id);
+    # per-trace weighs every trace alike (a problem with 3 traces then counts 1.5x one with 2)
+    da_weighting: Literal["per-problem", "per-trace"] = "per-problem"
+    logprob_chunk: int = 1024  # positions whose logits exist at once (logprobs.py); 0 = all
 
     def validate(self, prefix: str = "") -> None:
         super().validate(prefix)
@@ -113,6 +117,8 @@ class SftConfig(TrainConfig):
             raise ConfigError("max_seq_len", "must be >= 2")
         if self.lora is not None:
             self.lora.validate("lora")
+        if self.logprob_chunk < 0:
+            raise ConfigError("logprob_chunk", "must be >= 0")
 
 
 @dataclass
@@ -126,9 +132,13 @@ class PrmConfig(TrainConfig):
     step_separator: str = "\n"
     max_seq_len: int = 2048
     lr: float = 1e-5
+    # LoRA on the backbone (stage 1: on the last block only), the head trained in full; final/ is merged
+    lora: Optional[LoraSpec] = None
 
     def validate(self, prefix: str = "") -> None:
         super().validate(prefix)
+        if self.lora is not None:
+            self.lora.validate("lora")
         if self.tau <= 0:
             raise ConfigError("tau", "must be > 0")
         if self.stage == 2 and not self.init_from:
@@ -157,9 +167,23 @@ class GrpoConfig(TrainConfig):
     verifiable_weight: float = 0.0
     adv_eps: float = 1e-4
     generation_batch_size: int = 0  # sequences per generate() call; 0 = all of a micro-batch
+    # Eq. 4: the ratio per token (as in GRPO's reference implementation), or per sequence as written
+    # (exp of the sum of the sequence's token log-ratios, the same for each of its tokens)
+    ratio: Literal["token", "sequence"] = "token"
+    # a completion cut by max_new_tokens: "mask" leaves its tokens out of the loss (its reward still counts in
+    # its group's mean and std), "penalize" gives it reward truncated_reward, "keep" treats it as any other
+    truncated: Literal["mask", "penalize", "keep"] = "mask"
+    truncated_reward: float = 0.0
+    lora: Optional[LoraSpec] = None  # None = full fine-tuning; with LoRA the reference is the adapter disabled
+    merge_lora: bool = True
+    logprob_chunk: int = 1024  # positions whose logits exist at once (logprobs.py); 0 = all
 
     def validate(self, prefix: str = "") -> None:
         super().validate(prefix)
+        if self.lora is not None:
+            self.lora.validate("lora")
+        if self.logprob_chunk < 0:
+            raise ConfigError("logprob_chunk", "must be >= 0")
         if self.group_size < 2:
             raise ConfigError("group_size", "must be >= 2 (advantages are relative within a group)")
         if self.max_new_tokens < 1:

@@ -63,14 +63,16 @@ def _non_empty(path: str, records: list[dict]) -> list[dict]:
     return records
 
 
-def load_sft(path: str) -> list[dict]:
-    """rsft.jsonl and da.jsonl: {id, task, prompt, completion, answer, ...}."""
-    out = []
+def iter_sft(path: str) -> Iterator[dict]:
+    """rsft.jsonl and da.jsonl, one validated record at a time: {id, task, prompt, completion, answer, ...}."""
     for where, rec in read_jsonl(path):
         r = _base(where, rec)
         r["completion"] = _require(rec, where, "completion", str)
-        out.append(r)
-    return _non_empty(path, out)
+        yield r
+
+
+def load_sft(path: str) -> list[dict]:
+    return _non_empty(path, list(iter_sft(path)))
 
 
 def load_prm(path: str) -> list[dict]:
@@ -189,13 +191,15 @@ def prompt_ids(tokenizer, prompt: str) -> list[int]:
     return list(out)
 
 
-def encode_sft(tokenizer, rec: dict, max_len: int) -> dict:
-    """prompt ids + completion ids + EOS; labels are -100 on the prompt. Truncates the completion's tail."""
-    p = prompt_ids(tokenizer, rec["prompt"])
-    c = tokenizer(rec["completion"], add_special_tokens=False)["input_ids"] + [tokenizer.eos_token_id]
-    ids = (p + c)[:max_len]
-    labels = ([-100] * len(p) + c)[:max_len]
-    return {"input_ids": ids, "labels": labels}
+def encode_sft(tokenizer, records: list[dict], max_len: int) -> list[tuple[list[int], int]]:
+    """For each record: prompt ids + completion ids + EOS, cut to max_len (the completion's tail goes first),
+    and the prompt's length (its labels are -100)."""
+    completions = tokenizer([r["completion"] for r in records], add_special_tokens=False)["input_ids"]
+    out = []
+    for r, c in zip(records, completions):
+        p = prompt_ids(tokenizer, r["prompt"])
+        out.append(((p + c + [tokenizer.eos_token_id])[:max_len], len(p)))
+    return out
 
 
 def collate_padded(examples: list[dict], pad_id: int) -> dict:

@@ -167,6 +167,37 @@ def export(cfg) -> dict:
     return {"output": os.path.abspath(cfg.output), "parameters": count_params(lm)}
 
 
+def apply_lora(model, spec, task_type: Optional[str] = "CAUSAL_LM", layers: Optional[list[int]] = None):
+    """The model with LoRA adapters (peft) on ``spec.target_modules``; only the adapters train.
+    ``layers`` restricts them to those decoder layers (the PRM's stage 1: the last block)."""
+    from peft import LoraConfig, get_peft_model
+
+    extra = {"layers_to_transform": layers} if layers is not None else {}
+    return get_peft_model(model, LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
+                                            target_modules=spec.target_modules, task_type=task_type, **extra))
+
+
+def inner_model(model):
+    """The transformers model under a peft wrapper (LoRA layers injected in place), or the model itself."""
+    return model.get_base_model() if hasattr(model, "get_base_model") else model
+
+
+def save_student(lm, tok, folder: str, lora: bool, merge: bool) -> None:
+    """A trained causal LM as a Hugging Face folder. With LoRA: merged weights, or (merge false) the adapter
+    alone in adapter/ beside the base model without the LoRA layers (get_base_model() would still hold them,
+    under names a plain loader does not know)."""
+    import copy
+
+    if lora:
+        if merge:
+            lm = copy.deepcopy(lm).merge_and_unload()
+        else:
+            lm.save_pretrained(folder + "/adapter")
+            lm = copy.deepcopy(lm).unload()
+    lm.save_pretrained(folder)
+    tok.save_pretrained(folder)
+
+
 def backbone_of(model):
     """The transformer without its LM head (Qwen3Model, LlamaModel, ...)."""
     return model.base_model if hasattr(model, "base_model") else model.model

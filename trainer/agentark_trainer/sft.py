@@ -3,21 +3,26 @@ loss on completion tokens only, full fine-tuning or LoRA.
 
 Loss = sum of token NLL over every completion token of the global batch / their number (per-token
 normalisation over the whole batch, across micro-batches and ranks), so packed and padded batches, and
-one process or several, give the same gradient.
+one process or several, give the same gradient. With ``da_weighting: per-problem`` (the default) each
+token counts 1/k, k the number of traces of its problem in the file (records sharing an ``id``), in both
+sums: Eq. 2's average over a problem's k traces, so every problem weighs alike whatever its k. A file with
+one record per problem (rsft.jsonl) is unaffected. The examples come from a memory-mapped token cache
+(token_cache.py) under ``<output_dir>/token-cache/``.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import math
+import os
 from dataclasses import dataclass
+from typing import Optional
 
+import numpy as np
 import torch
-import torch.nn.functional as F
 
-from . import data, loop, models
+from . import data, logprobs, loop, models, token_cache
 from .config import SftConfig, to_dict
 from .runtime import Runtime, seed_everything
 
@@ -28,25 +33,30 @@ PACKING_EXACT = {"sdpa", "flash_attention_2", "flex_attention"}
 
 
 class CompletionLoss(torch.nn.Module):
-    """Wraps a causal LM; forward returns (sum of NLL over labelled tokens, their count).
+    """Wraps a causal LM; forward returns (sum of NLL over labelled tokens, their count), each token weighted
+    by ``weights`` when given (DA's per-problem weights).
 
-    The LM head is applied only at labelled positions, which saves the full-vocabulary logits of the
-    prompt tokens. Wrapping the whole computation in one module lets DDP see it as one forward."""
+    The LM head is applied only at labelled positions, in chunks (logprobs.py), so the full-vocabulary logits
+    of the batch never exist at once. Wrapping the whole computation in one module lets DDP see it as one
+    forward."""
 
-    def __init__(self, lm: torch.nn.Module):
+    def __init__(self, lm: torch.nn.Module, chunk: int = logprobs.DEFAULT_CHUNK):
         super().__init__()
         self.lm = lm
+        self.chunk = chunk
 
-    def forward(self, input_ids, labels, attention_mask=None, position_ids=None):
-        inner = self.lm.get_base_model() if hasattr(self.lm, "get_base_model") else self.lm
+    def forward(self, input_ids, labels, attention_mask=None, position_ids=None, weights=None):
+        inner = models.inner_model(self.lm)
         out = models.backbone_of(inner)(input_ids=input_ids, attention_mask=attention_mask,
                                         position_ids=position_ids, use_cache=False)
         hidden = out.last_hidden_state[:, :-1]
         target = labels[:, 1:]
         keep = target != -100
-        logits = inner.get_output_embeddings()(hidden[keep]).float()
-        nll = F.cross_entropy(logits, target[keep], reduction="sum")
-        return nll, keep.sum()
+        lp = logprobs.target_logprobs(inner.get_output_embeddings(), hidden[keep], target[keep], chunk=self.chunk)
+        if weights is None:
+            return -lp.sum(), keep.sum()
+        w = weights[:, 1:][keep]
+        return -(lp * w).sum(), w.sum()
 
 
 @dataclass
@@ -56,7 +66,8 @@ class SftState:
     tokenizer: object
     lm: torch.nn.Module
     loss_module: torch.nn.Module  # CompletionLoss, DDP-wrapped when distributed
-    examples: list
+    examples: token_cache.SftTokens
+    weights: Optional[np.ndarray]  # per example (per-problem DA weighting), None = every trace alike
     sampler: data.Sampler
     optimizer: torch.optim.Optimizer
     scheduler: object
@@ -66,18 +77,13 @@ class SftState:
 
 def setup(cfg: SftConfig, rt: Runtime) -> SftState:
     seed_everything(cfg.seed)
-    records = data.load_sft(cfg.data)
     lm, tok = models.load(cfg.model)
     lm.to(rt.device)
     if cfg.lora is not None:
-        from peft import LoraConfig, get_peft_model
-
-        lm = get_peft_model(lm, LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout,
-                                           target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM"))
-    examples = [data.encode_sft(tok, r, cfg.max_seq_len) for r in records]
-    examples = [e for e in examples if any(x != -100 for x in e["labels"][1:])]
-    if not examples:
-        raise data.DataError(f"{cfg.data}: every completion was truncated away (max_seq_len={cfg.max_seq_len})")
+        lm = models.apply_lora(lm, cfg.lora)
+    examples = token_cache.load(rt, cfg.data, tok, cfg.max_seq_len, os.path.join(cfg.output_dir, "token-cache"))
+    sizes = examples.problem_sizes()
+    weights = 1.0 / sizes if cfg.da_weighting == "per-problem" and (sizes > 1).any() else None
     impl = getattr(lm.config, "_attn_implementation", None) or cfg.model.attn_implementation
     packing = cfg.packing and impl in PACKING_EXACT
     if cfg.packing and not packing:
@@ -87,18 +93,25 @@ def setup(cfg: SftConfig, rt: Runtime) -> SftState:
     params = [p for p in lm.parameters() if p.requires_grad]
     optimizer = loop.build_optimizer(cfg, params)
     scheduler = loop.build_scheduler(cfg, optimizer, total)
-    loss_module = loop.wrap_ddp(rt, CompletionLoss(lm))
-    return SftState(cfg, rt, tok, lm, loss_module, examples, sampler, optimizer, scheduler, total, packing)
+    loss_module = loop.wrap_ddp(rt, CompletionLoss(lm, cfg.logprob_chunk))
+    return SftState(cfg, rt, tok, lm, loss_module, examples, weights, sampler, optimizer, scheduler, total, packing)
 
 
 def make_batch(st: SftState, idx: list[int]) -> dict:
     ex = [st.examples[i] for i in idx]
     b = data.collate_packed(ex) if st.packing else data.collate_padded(ex, st.tokenizer.pad_token_id)
+    if st.weights is not None:
+        w = [float(st.weights[i]) for i in idx]
+        b["weights"] = torch.tensor([[x for x, e in zip(w, ex) for _ in e["input_ids"]]]) if st.packing else \
+            torch.tensor(w).unsqueeze(1).expand(-1, b["input_ids"].shape[1]).contiguous()
     return {k: v.to(st.rt.device) for k, v in b.items()}
 
 
-def count_targets(st: SftState, idx: list[int]) -> int:
-    return sum(sum(1 for x in st.examples[i]["labels"][1:] if x != -100) for i in idx)
+def count_targets(st: SftState, idx: list[int]) -> float:
+    """The loss's denominator share of these examples: their labelled tokens, weighted as the loss weighs them."""
+    if st.weights is None:
+        return sum(st.examples.targets(i) for i in idx)
+    return sum(float(st.weights[i]) * st.examples.targets(i) for i in idx)
 
 
 def train_step(st: SftState, step: int) -> loop.StepResult:
@@ -115,24 +128,14 @@ def train_step(st: SftState, step: int) -> loop.StepResult:
             loss = nll / global_targets
             loop.backward(rt, loss)
         loss_total += float(loss.detach())
-        tokens += sum(len(st.examples[j]["input_ids"]) for j in idx)
+        tokens += sum(st.examples.length(j) for j in idx)
     params = [p for p in st.lm.parameters() if p.requires_grad]
     grad_norm = loop.optimizer_step(cfg, params, st.optimizer, st.scheduler)
     return loop.StepResult(loss=loss_total, tokens=tokens, metrics={"grad_norm": grad_norm})
 
 
 def write_final(st: SftState, folder: str) -> None:
-    lm = st.lm
-    if st.cfg.lora is not None:
-        if st.cfg.merge_lora:
-            lm = copy.deepcopy(lm).merge_and_unload()
-        else:
-            # The adapter alone in adapter/, and the base model beside it without the LoRA layers
-            # (get_base_model() would still hold them, under names a plain loader does not know).
-            lm.save_pretrained(folder + "/adapter")
-            lm = copy.deepcopy(lm).unload()
-    lm.save_pretrained(folder)
-    st.tokenizer.save_pretrained(folder)
+    models.save_student(st.lm, st.tokenizer, folder, st.cfg.lora is not None, st.cfg.merge_lora)
     with open(folder + "/agentark_job.json", "w") as f:
         json.dump({"job": "sft", "config": to_dict(st.cfg), "steps": st.total_steps}, f, indent=1)
 
@@ -141,8 +144,9 @@ def main(cfg: SftConfig, rt: Runtime, resume: str | None) -> dict:
     st = setup(cfg, rt)
     final = loop.run("sft", cfg, rt, st.lm, st.optimizer, st.scheduler, st.total_steps,
                      lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
-                     extra_start={"examples": len(st.examples), "packing": st.packing,
-                                  "lora": cfg.lora is not None})
+                     extra_start={"examples": len(st.examples), "problems": st.examples.meta["problems"],
+                                  "dropped": st.examples.meta["dropped"], "packing": st.packing,
+                                  "lora": cfg.lora is not None, "da_weighting": cfg.da_weighting})
     return {"output": final, "steps": st.total_steps}
 
 
@@ -151,4 +155,4 @@ def perplexity(st: SftState, idx: list[int]) -> float:
     with torch.no_grad():
         b = make_batch(st, idx)
         nll, n = CompletionLoss(st.lm)(**b)
-    return math.exp(float(nll) / int(n))
+    return math.exp(float(nll) / float(n))
