@@ -10,7 +10,15 @@ One step, top to bottom:
   4. update   - updates_per_batch passes of: ratio = exp(logp - logp_old),
                 per-token objective min(ratio A, clip(ratio, 1-eps, 1+eps) A) - beta * KL_k3,
                 KL_k3 = exp(ref - logp) - (ref - logp) - 1 against the frozen initial policy;
-                loss = -(sum over every completion token of the global batch) / (their number)
+                loss = -(sum over every completion token of the global batch) / (their number);
+                ``ratio: sequence`` uses one ratio per sample, exp(sum of its token log-ratios) (Eq. 4 as written);
+                ``truncated: mask`` (default) leaves samples cut by max_new_tokens out of the loss, ``penalize``
+                gives them ``truncated_reward``
+
+Generation is decoupled from the training micro-batch: the step's samples are generated in calls of
+``generation_batch_size`` sequences, then cut into micro-batches. With ``lora`` only adapters train and the
+reference policy is the same model with its adapter disabled (no second copy of the weights); log-probs
+run the LM head in chunks (logprobs.py).
 
 A plain PyTorch loop rather than TRL's GRPOTrainer: the reward needs the PRM's step-level scores of each
 completion in the same process, updates_per_batch > 1 needs the behaviour log-probs kept, and all jobs
@@ -27,7 +35,7 @@ from typing import Callable, Optional
 
 import torch
 
-from . import checker, data, loop, models
+from . import checker, data, logprobs, loop, models
 from .config import GrpoConfig, to_dict
 from .runtime import Runtime, seed_everything
 
@@ -67,13 +75,18 @@ def k3_kl(logp: torch.Tensor, ref_logp: torch.Tensor) -> torch.Tensor:
     return torch.exp(d) - d - 1
 
 
-def policy_loss(logp, old_logp, ref_logp, adv, mask, epsilon: float, beta: float, denom: float):
+def policy_loss(logp, old_logp, ref_logp, adv, mask, epsilon: float, beta: float, denom: float,
+                ratio_level: str = "token"):
     """Clipped-ratio GRPO loss, normalised by ``denom`` (the number of completion tokens of the global batch).
 
-    logp, old_logp, ref_logp, mask: [N, T]; adv: [N]. ref_logp may be None when beta == 0.
-    Returns (loss, stats) with stats sums over this micro-batch: kl, clipped tokens, tokens."""
+    logp, old_logp, ref_logp, mask: [N, T]; adv: [N]. ref_logp may be None when beta == 0. ``ratio_level``
+    "sequence" uses one ratio per sample, pi(o|q) / pi_old(o|q) = exp(sum of its tokens' log-ratios), at
+    each of its tokens. Returns (loss, stats) with stats sums over this micro-batch: kl, clipped tokens, tokens."""
     mask = mask.to(logp.dtype)
-    ratio = torch.exp(logp - old_logp)
+    if ratio_level == "sequence":
+        ratio = torch.exp(((logp - old_logp) * mask).sum(-1, keepdim=True)).expand_as(logp)
+    else:
+        ratio = torch.exp(logp - old_logp)
     a = adv.unsqueeze(1)
     obj = torch.minimum(ratio * a, torch.clamp(ratio, 1 - epsilon, 1 + epsilon) * a)
     if beta > 0:
@@ -89,26 +102,28 @@ def policy_loss(logp, old_logp, ref_logp, adv, mask, epsilon: float, beta: float
     return loss, stats
 
 
-def token_logprobs(lm, ids: torch.Tensor, attn: torch.Tensor, n_prompt: int, temperature: float) -> torch.Tensor:
-    """log pi(token) of the completion part (positions n_prompt..) under temperature-scaled logits, [N, T]."""
+def token_logprobs(lm, ids: torch.Tensor, attn: torch.Tensor, n_prompt: int, temperature: float,
+                   chunk: int = logprobs.DEFAULT_CHUNK) -> torch.Tensor:
+    """log pi(token) of the completion part (positions n_prompt..) under temperature-scaled logits, [N, T].
+    The LM head runs on ``chunk`` positions at a time (logprobs.py)."""
+    inner = models.inner_model(lm)
     pos = (attn.cumsum(-1) - 1).clamp(min=0)
-    h = models.backbone_of(lm)(input_ids=ids, attention_mask=attn, position_ids=pos,
-                               use_cache=False).last_hidden_state
-    h = h[:, n_prompt - 1:-1]
-    logits = lm.get_output_embeddings()(h).float() / temperature
-    target = ids[:, n_prompt:]
-    return torch.gather(logits, -1, target.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+    h = models.backbone_of(inner)(input_ids=ids, attention_mask=attn, position_ids=pos,
+                                  use_cache=False).last_hidden_state
+    return logprobs.target_logprobs(inner.get_output_embeddings(), h[:, n_prompt - 1:-1], ids[:, n_prompt:],
+                                    temperature, chunk)
 
 
 class PolicyLogprobs(torch.nn.Module):
     """The policy's forward as one module so that DDP sees it."""
 
-    def __init__(self, lm):
+    def __init__(self, lm, chunk: int = logprobs.DEFAULT_CHUNK):
         super().__init__()
         self.lm = lm
+        self.chunk = chunk
 
     def forward(self, ids, attn, n_prompt: int, temperature: float):
-        return token_logprobs(self.lm, ids, attn, n_prompt, temperature)
+        return token_logprobs(self.lm, ids, attn, n_prompt, temperature, self.chunk)
 
 
 # ----------------------------------------------------------------------------- the job
@@ -121,7 +136,7 @@ class GrpoState:
     tokenizer: object
     lm: torch.nn.Module
     policy: torch.nn.Module  # PolicyLogprobs, DDP-wrapped when distributed
-    ref: Optional[torch.nn.Module]
+    ref: Optional[torch.nn.Module]  # a frozen copy; None with LoRA (the adapter disabled) or beta 0
     prm: Optional[torch.nn.Module]
     prm_tokenizer: object
     prm_meta: dict
@@ -135,12 +150,14 @@ class GrpoState:
 
 def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None) -> GrpoState:
     """``reward_fn`` replaces the PRM + checker reward (for experiments and tests)."""
-    seed_everything(cfg.seed + rt.rank)  # ranks sample different completions
+    seed_everything(cfg.seed)  # the same initial weights on every rank (random init of an arch included)
     records = data.load_grpo(cfg.data)
     lm, tok = models.load(cfg.model)
     lm.to(rt.device)
     ref = None
-    if cfg.beta > 0:
+    if cfg.lora is not None:
+        lm = models.apply_lora(lm, cfg.lora)
+    elif cfg.beta > 0:
         ref = copy.deepcopy(lm).eval()
         for p in ref.parameters():
             p.requires_grad_(False)
@@ -158,14 +175,18 @@ def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None) ->
     total = cfg.max_steps or cfg.epochs * sampler.steps_per_epoch()
     optimizer = loop.build_optimizer(cfg, [p for p in lm.parameters() if p.requires_grad])
     scheduler = loop.build_scheduler(cfg, optimizer, total * cfg.updates_per_batch)
-    policy = loop.wrap_ddp(rt, PolicyLogprobs(lm))
+    policy = loop.wrap_ddp(rt, PolicyLogprobs(lm, cfg.logprob_chunk))
+    seed_everything(cfg.seed + rt.rank)  # ranks sample different completions
     return GrpoState(cfg, rt, tok, lm, policy, ref, prm, prm_tok, prm_meta, records, sampler, optimizer, scheduler,
                      total, reward_fn)
 
 
 @torch.no_grad()
 def rollout(st: GrpoState, idx: list[int]) -> dict:
-    """G sampled completions for each prompt of ``idx``: ids [N, P+T], attention, completion mask, texts."""
+    """G sampled completions for each prompt of ``idx``: ids [N, P+T], attention, completion mask, texts.
+
+    Generation runs in calls of ``generation_batch_size`` sequences (0 = all at once), whatever the training
+    micro-batch: train_step generates the whole step's samples here, then cuts them into micro-batches."""
     cfg, tok, dev = st.cfg, st.tokenizer, st.rt.device
     prompts = [data.prompt_ids(tok, st.records[i]["prompt"])[-cfg.max_prompt_len:] for i in idx]
     rows = [p for p in prompts for _ in range(cfg.group_size)]
@@ -196,6 +217,28 @@ def rollout(st: GrpoState, idx: list[int]) -> dict:
             "stopped": is_eos.any(-1)}
 
 
+def split_samples(batch: dict, micro: list[list[int]], group_size: int) -> list[dict]:
+    """The step's samples cut into the training micro-batches (prompt order kept), each trimmed of the
+    completion columns none of its samples reaches."""
+    out, row = [], 0
+    for idx in micro:
+        n = len(idx) * group_size
+        sl = slice(row, row + n)
+        width = int(batch["n_prompt"] + batch["mask"][sl].sum(-1).max())
+        part = {"idx": idx, "n_prompt": batch["n_prompt"], "texts": batch["texts"][sl]}
+        for k in ("ids", "attn"):
+            part[k] = batch[k][sl, :width]
+        part["mask"] = batch["mask"][sl, :width - batch["n_prompt"]]
+        for k in ("stopped", "rewards", "adv", "correct", "prm_reward", "loss_mask"):
+            if k in batch:
+                part[k] = batch[k][sl]
+        if "zero_var" in batch:
+            part["zero_var"] = batch["zero_var"][row // group_size:(row + n) // group_size]
+        out.append(part)
+        row += n
+    return out
+
+
 @torch.no_grad()
 def score(st: GrpoState, batch: dict) -> dict:
     """Rewards of every sample: PRM aggregate and/or the checker's verdict; accuracy against gold."""
@@ -217,11 +260,16 @@ def score(st: GrpoState, batch: dict) -> dict:
             # a completion with no step has nothing the PRM could approve of: the lowest score
             prm_r = [aggregate_steps(s, cfg.aggregate, cfg.softmin_temperature) if s else 0.0 for s in scores]
         rewards = [cfg.prm_weight * p + cfg.verifiable_weight * c for p, c in zip(prm_r, correct)]
+    stopped = batch["stopped"].cpu()
+    if cfg.truncated == "penalize":
+        rewards = [r if s else cfg.truncated_reward for r, s in zip(rewards, stopped.tolist())]
     r = torch.tensor(rewards, dtype=torch.float32)
     adv = group_advantages(r, cfg.group_size, cfg.adv_eps)
     zero_var = (r.view(-1, cfg.group_size).std(dim=1, unbiased=False) == 0).float()
+    # "mask": a sample cut by max_new_tokens has no end to judge, so none of its tokens enters the loss
+    keep = stopped.float() if cfg.truncated == "mask" else torch.ones(len(rewards))
     batch.update(rewards=r, adv=adv.to(st.rt.device), correct=torch.tensor(correct), prm_reward=torch.tensor(prm_r),
-                 zero_var=zero_var)
+                 zero_var=zero_var, loss_mask=batch["mask"] * keep.to(batch["mask"].device).long().unsqueeze(1))
     return batch
 
 
@@ -231,15 +279,20 @@ def behaviour_logprobs(st: GrpoState, batch: dict) -> dict:
     cfg = st.cfg
     args = (batch["ids"], batch["attn"], batch["n_prompt"], cfg.temperature)
     st.lm.eval()
-    batch["old_logp"] = token_logprobs(st.lm, *args) if cfg.updates_per_batch > 1 else None
-    batch["ref_logp"] = token_logprobs(st.ref, *args) if st.ref is not None else None
+    batch["old_logp"] = token_logprobs(st.lm, *args, cfg.logprob_chunk) if cfg.updates_per_batch > 1 else None
+    batch["ref_logp"] = None
+    if cfg.beta > 0 and st.ref is not None:
+        batch["ref_logp"] = token_logprobs(st.ref, *args, cfg.logprob_chunk)
+    elif cfg.beta > 0:  # LoRA: the reference is the base model, the adapter switched off
+        with st.lm.disable_adapter():
+            batch["ref_logp"] = token_logprobs(st.lm, *args, cfg.logprob_chunk)
     return batch
 
 
 def update(st: GrpoState, batches: list[dict]) -> dict:
     """updates_per_batch optimizer steps over the rank's micro-batches; returns summed statistics."""
     cfg, rt = st.cfg, st.rt
-    denom = max(1.0, rt.all_sum(sum(float(b["mask"].sum()) for b in batches)))
+    denom = max(1.0, rt.all_sum(sum(float(b["loss_mask"].sum()) for b in batches)))
     totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0, "grad_norm": 0.0}
     params = [p for p in st.lm.parameters() if p.requires_grad]
     for _ in range(cfg.updates_per_batch):
@@ -249,7 +302,8 @@ def update(st: GrpoState, batches: list[dict]) -> dict:
             with loop.accumulation_context(rt, st.policy, sync):
                 logp = st.policy(b["ids"], b["attn"], b["n_prompt"], cfg.temperature)
                 old = b["old_logp"] if b["old_logp"] is not None else logp.detach()
-                loss, stats = policy_loss(logp, old, b["ref_logp"], b["adv"], b["mask"], cfg.epsilon, cfg.beta, denom)
+                loss, stats = policy_loss(logp, old, b["ref_logp"], b["adv"], b["loss_mask"], cfg.epsilon, cfg.beta,
+                                          denom, cfg.ratio)
                 loop.backward(rt, loss)
             totals["loss"] += float(loss.detach()) / cfg.updates_per_batch
             for k in ("kl", "clipped", "tokens"):
@@ -262,9 +316,9 @@ def train_step(st: GrpoState, step: int) -> loop.StepResult:
     cfg, rt = st.cfg, st.rt
     micro = st.sampler.rank_micro_batches(step, rt.rank, rt.world_size, cfg.batch_size, cfg.grad_accum)
     t0 = time.perf_counter()
-    batches = [rollout(st, m) for m in micro]
+    samples = rollout(st, [i for m in micro for i in m])
     t1 = time.perf_counter()
-    batches = [score(st, b) for b in batches]
+    batches = split_samples(score(st, samples), micro, cfg.group_size)
     t2 = time.perf_counter()
     batches = [behaviour_logprobs(st, b) for b in batches]
     totals = update(st, batches)
@@ -274,7 +328,7 @@ def train_step(st: GrpoState, step: int) -> loop.StepResult:
         return rt.all_sum(sum(float(b[key].sum()) for b in batches)) / max(1.0, rt.all_sum(
             sum(b[key].numel() for b in batches)))
 
-    n_tokens = rt.all_sum(totals["tokens"])
+    n_tokens = rt.all_sum(totals["tokens"])  # tokens in the loss (truncated samples left out under "mask")
     n_samples = rt.all_sum(sum(b["mask"].shape[0] for b in batches))
     metrics = {
         "reward": mean_of("rewards"),
@@ -295,8 +349,7 @@ def train_step(st: GrpoState, step: int) -> loop.StepResult:
 def write_final(st: GrpoState, folder: str) -> None:
     import json
 
-    st.lm.save_pretrained(folder)
-    st.tokenizer.save_pretrained(folder)
+    models.save_student(st.lm, st.tokenizer, folder, st.cfg.lora is not None, st.cfg.merge_lora)
     with open(folder + "/agentark_job.json", "w") as f:
         json.dump({"job": "grpo", "config": to_dict(st.cfg), "steps": st.total_steps}, f, indent=1)
 

@@ -167,14 +167,12 @@ def export(cfg) -> dict:
     return {"output": os.path.abspath(cfg.output), "parameters": count_params(lm)}
 
 
-def apply_lora(model, spec, task_type: Optional[str] = "CAUSAL_LM", layers: Optional[list[int]] = None):
-    """The model with LoRA adapters (peft) on ``spec.target_modules``; only the adapters train.
-    ``layers`` restricts them to those decoder layers (the PRM's stage 1: the last block)."""
+def apply_lora(model, spec, task_type: Optional[str] = "CAUSAL_LM"):
+    """The model with LoRA adapters (peft) on ``spec.target_modules``; only the adapters train."""
     from peft import LoraConfig, get_peft_model
 
-    extra = {"layers_to_transform": layers} if layers is not None else {}
     return get_peft_model(model, LoraConfig(r=spec.r, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
-                                            target_modules=spec.target_modules, task_type=task_type, **extra))
+                                            target_modules=spec.target_modules, task_type=task_type))
 
 
 def inner_model(model):

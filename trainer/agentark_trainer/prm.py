@@ -10,11 +10,13 @@ averaged over the groups of the global batch. ``loss: bce`` is the ablation: bin
 R against every step's outcome label.
 
 Stage 1 trains only the last transformer block and the head; stage 2 starts from a stage-1 output
-and trains everything.
+and trains everything. With ``lora`` the adapters stand in for the blocks (stage 1: on the last block only)
+and the head trains in full; the output folder holds the merged backbone, so its users never see LoRA.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -25,7 +27,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 from . import data, loop, models
-from .config import ModelSpec, PrmConfig, to_dict
+from .config import ConfigError, ModelSpec, PrmConfig, to_dict
 from .runtime import Runtime, seed_everything
 from .steps import split_steps
 
@@ -63,16 +65,33 @@ def transformer_blocks(backbone: torch.nn.Module) -> torch.nn.ModuleList:
     raise ValueError("cannot find the transformer blocks of this backbone")
 
 
-def set_stage(rm: RewardModel, stage: int) -> list[str]:
-    """Stage 1: only the last block and the head train. Stage 2: everything trains. Returns trainable names."""
-    for p in rm.parameters():
-        p.requires_grad_(stage == 2)
-    if stage == 1:
+def set_stage(rm: RewardModel, stage: int, lora: bool = False) -> list[str]:
+    """Stage 1: only the last block and the head train. Stage 2: everything trains. With LoRA the adapters
+    (on the last block only in stage 1) and the head train. Returns trainable names."""
+    for n, p in rm.named_parameters():
+        p.requires_grad_("lora_" in n if lora else stage == 2)
+    if lora:
+        for p in rm.head.parameters():
+            p.requires_grad_(True)
+    elif stage == 1:
         for p in transformer_blocks(rm.backbone)[-1].parameters():
             p.requires_grad_(True)
         for p in rm.head.parameters():
             p.requires_grad_(True)
     return [n for n, p in rm.named_parameters() if p.requires_grad]
+
+
+def last_block_linears(backbone: torch.nn.Module, targets) -> list[str]:
+    """Full names of the last block's linear layers that ``targets`` ("all-linear" or name suffixes) selects."""
+    block = transformer_blocks(backbone)[-1]
+    prefix = next(n for n, m in backbone.named_modules() if m is block)
+    names = [f"{prefix}.{n}" for n, m in block.named_modules() if isinstance(m, torch.nn.Linear)]
+    if targets != "all-linear":
+        wanted = [targets] if isinstance(targets, str) else list(targets)
+        names = [n for n in names if any(n == w or n.endswith("." + w) for w in wanted)]
+    if not names:
+        raise ConfigError("lora.target_modules", f"selects no linear layer of the last block ({prefix})")
+    return names
 
 
 def contrastive_loss(pos: torch.Tensor, neg: torch.Tensor, neg_mask: torch.Tensor, tau: float) -> torch.Tensor:
@@ -103,6 +122,9 @@ def build_reward_model(spec: ModelSpec, init_from: str | None = None):
     rm = RewardModel(models.backbone_of(lm), lm.config.hidden_size)
     if init_from:  # a checkpoint folder of a stage-1 run
         state = torch.load(os.path.join(init_from, "state.pt"), map_location="cpu", weights_only=False)
+        if any("lora_" in k for k in state["model"]):
+            raise ConfigError("init_from", f"{init_from} is a checkpoint of a LoRA stage 1: start from its final/ "
+                                           "folder (merged weights)")
         rm.load_state_dict(state["model"])
     return rm, tok
 
@@ -124,7 +146,13 @@ def read_meta(folder: str) -> dict:
 
 
 def save_reward_model(rm: RewardModel, tok, folder: str, meta: dict) -> None:
-    rm.backbone.save_pretrained(folder)
+    """The backbone as a Hugging Face folder (LoRA adapters merged into it), the head, the tokenizer, prm.json."""
+    backbone = rm.backbone
+    if hasattr(backbone, "merge_and_unload"):
+        import copy
+
+        backbone = copy.deepcopy(backbone).merge_and_unload()
+    backbone.save_pretrained(folder)
     save_file({k: v.contiguous() for k, v in rm.head.state_dict().items()}, os.path.join(folder, HEAD_FILE))
     tok.save_pretrained(folder)
     with open(os.path.join(folder, META_FILE), "w") as f:
@@ -192,7 +220,11 @@ def setup(cfg: PrmConfig, rt: Runtime) -> PrmState:
             raise data.DataError(f"{cfg.data}: no record has a contrastive group (use loss: bce?)")
     rm, tok = build_reward_model(cfg.model, cfg.init_from)
     rm.to(rt.device)
-    trainable = set_stage(rm, cfg.stage)
+    if cfg.lora is not None:
+        spec = cfg.lora if cfg.stage == 2 else dataclasses.replace(cfg.lora, target_modules=last_block_linears(
+            rm.backbone, cfg.lora.target_modules))
+        rm.backbone = models.apply_lora(rm.backbone, spec, task_type=None)
+    trainable = set_stage(rm, cfg.stage, cfg.lora is not None)
     sampler = data.Sampler(len(problems), cfg.batch_size * cfg.grad_accum * rt.world_size, cfg.seed)
     total = cfg.max_steps or cfg.epochs * sampler.steps_per_epoch()
     optimizer = loop.build_optimizer(cfg, [p for p in rm.parameters() if p.requires_grad])

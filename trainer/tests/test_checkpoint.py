@@ -5,14 +5,14 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from agentark_trainer import checkpoint, grpo, sft
-from agentark_trainer.config import GrpoConfig, SftConfig, load_config
+from agentark_trainer import checkpoint, grpo, prm, sft
+from agentark_trainer.config import GrpoConfig, PrmConfig, SftConfig, load_config
 from agentark_trainer.loop import Interrupted
 from agentark_trainer.runtime import Runtime
 
 
 def configs(model_dir, data_dir, out):
-    return {
+    c = {
         "sft": (sft, SftConfig, {"model": {"path": model_dir}, "data": str(data_dir / "rsft.jsonl"),
                                  "output_dir": str(out), "batch_size": 4, "lr": 1e-2, "max_steps": 5,
                                  "max_seq_len": 64, "warmup_steps": 2}),
@@ -20,15 +20,23 @@ def configs(model_dir, data_dir, out):
         "grpo": (grpo, GrpoConfig, {"model": {"path": model_dir}, "data": str(data_dir / "grpo.jsonl"),
                                     "output_dir": str(out), "prm": None, "prm_weight": 0.0,
                                     "verifiable_weight": 1.0, "group_size": 3, "batch_size": 2,
-                                    "max_new_tokens": 4, "lr": 1e-2, "max_steps": 4}),
+                                    "max_new_tokens": 4, "lr": 1e-2, "max_steps": 4, "truncated": "keep"}),
+        "prm-lora": (prm, PrmConfig, {"model": {"path": model_dir}, "data": str(data_dir / "prm.jsonl"),
+                                      "output_dir": str(out), "batch_size": 2, "lr": 1e-2, "max_steps": 4,
+                                      "max_seq_len": 128, "lora": {"r": 4, "alpha": 8}}),
     }
+    c["grpo-lora"] = (grpo, GrpoConfig, {**c["grpo"][2], "lora": {"r": 4, "alpha": 8}, "group_size": 4})
+    return c
 
 
 def final_weights(folder):
-    return load_file(os.path.join(folder, "model.safetensors"))
+    weights = load_file(os.path.join(folder, "model.safetensors"))
+    if os.path.isfile(os.path.join(folder, prm.HEAD_FILE)):
+        weights.update({"head." + k: v for k, v in load_file(os.path.join(folder, prm.HEAD_FILE)).items()})
+    return weights
 
 
-@pytest.mark.parametrize("job", ["sft", "grpo"])
+@pytest.mark.parametrize("job", ["sft", "grpo", "grpo-lora", "prm-lora"])
 def test_interrupted_then_resumed_run_ends_with_the_same_weights(tiny_model_dir, data_dir, tmp_path, event_log, job):
     mod, cls, raw = configs(tiny_model_dir, data_dir, tmp_path / "straight")[job]
     straight = mod.main(load_config(cls, raw), Runtime(), None)["output"]

@@ -11,7 +11,9 @@ from agentark_trainer.runtime import Runtime
 def grpo_cfg(model_dir, data_dir, out, **kw):
     base = {"model": {"path": model_dir}, "data": str(data_dir / "grpo.jsonl"), "output_dir": str(out),
             "prm": None, "prm_weight": 0.0, "verifiable_weight": 1.0, "group_size": 4, "batch_size": 2,
-            "max_new_tokens": 6, "lr": 3e-2, "max_steps": 2, "scheduler": "constant", "beta": 0.04}
+            "max_new_tokens": 6, "lr": 3e-2, "max_steps": 2, "scheduler": "constant", "beta": 0.04,
+            # a random tiny model seldom ends its turn within 6 tokens: keep truncated samples in the loss
+            "truncated": "keep"}
     base.update(kw)
     return load_config(GrpoConfig, base)
 
@@ -110,3 +112,77 @@ def test_grpo_with_prm_and_verifiable_reward_logs_every_metric(tiny_model_dir, d
         assert 1 <= m["completion_length"] <= 6
     # the first step starts at the reference policy: the update moves it, so KL follows at step 2
     assert metrics[1]["kl"] > 0
+
+
+def test_the_sequence_level_ratio_is_the_ratio_of_sequence_probabilities():
+    eps = 0.2
+    logp = torch.tensor([[-1.0, -2.0, -0.5], [-0.3, -0.2, -9.0]])
+    old = torch.tensor([[-1.1, -2.05, -0.5], [-0.5, -0.6, 0.0]])
+    adv = torch.tensor([1.0, -1.0])
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    loss, stats = grpo.policy_loss(logp, old, None, adv, mask, eps, 0.0, 5.0, ratio_level="sequence")
+    r1 = math.exp(0.1 + 0.05 + 0.0)  # 1.162: inside the clip range
+    r2 = math.exp(0.2 + 0.4)  # 1.822 with A < 0: the unclipped term is the min
+    expected = -(3 * min(r1 * 1, min(max(r1, 1 - eps), 1 + eps) * 1) + 2 * (r2 * -1)) / 5
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    assert stats["clipped"] == 0
+    token, _ = grpo.policy_loss(logp, old, None, adv, mask, eps, 0.0, 5.0)
+    assert token.item() != pytest.approx(expected, rel=1e-3)
+
+
+def test_truncated_samples_are_masked_or_penalised(tiny_model_dir, data_dir, tmp_path):
+    def fixed(records, texts):
+        return [1.0 + i for i in range(len(texts))]
+
+    batch = {"idx": [0], "texts": ["a", "b", "c", "d"], "stopped": torch.tensor([True, False, True, False]),
+             "mask": torch.ones(4, 3, dtype=torch.long)}
+    for mode, rewards, loss_rows in (("mask", [1, 2, 3, 4], [1, 0, 1, 0]), ("penalize", [1, -5, 3, -5], [1] * 4),
+                                     ("keep", [1, 2, 3, 4], [1] * 4)):
+        st = grpo.setup(grpo_cfg(tiny_model_dir, data_dir, tmp_path / mode, truncated=mode, truncated_reward=-5.0),
+                        Runtime(), reward_fn=fixed)
+        out = grpo.score(st, {k: (v.clone() if torch.is_tensor(v) else v) for k, v in batch.items()})
+        assert out["rewards"].tolist() == rewards
+        assert out["loss_mask"].sum(-1).tolist() == [3 * x for x in loss_rows]
+
+
+def test_every_rank_starts_from_the_same_random_init_and_reference(tiny_model_dir, data_dir, tmp_path):
+    def state(rank):
+        rt = Runtime()
+        rt.rank = rank
+        return grpo.setup(grpo_cfg(tiny_model_dir, data_dir, tmp_path / f"r{rank}", model={"arch": "qwen3-tiny"}), rt,
+                          reward_fn=lambda recs, texts: [0.0] * len(texts))
+
+    a, b = state(0), state(1)
+    for (n, p), q in zip(a.ref.named_parameters(), b.ref.parameters()):
+        assert torch.equal(p, q), n
+
+
+def test_generation_is_batched_by_generation_batch_size_not_by_micro_batch(tiny_model_dir, data_dir, tmp_path):
+    st = grpo.setup(grpo_cfg(tiny_model_dir, data_dir, tmp_path / "run", batch_size=1, grad_accum=4,
+                             generation_batch_size=8), Runtime())
+    calls = []
+    real = st.lm.generate
+    st.lm.generate = lambda **kw: calls.append(kw["input_ids"].shape[0]) or real(**kw)
+    res = grpo.train_step(st, 0)
+    assert calls == [8, 8]  # 4 prompts x G 4 = 16 samples, in two calls, for four micro-batches
+    assert res.metrics["completion_length"] > 0
+
+
+def test_lora_grpo_trains_adapters_against_the_base_model_as_reference(tiny_model_dir, data_dir, tmp_path):
+    from agentark_trainer import models
+    from agentark_trainer.config import ModelSpec
+
+    cfg = grpo_cfg(tiny_model_dir, data_dir, tmp_path / "run", lora={"r": 4, "alpha": 8}, group_size=6)
+    st = grpo.setup(cfg, Runtime(), reward_fn=lambda recs, texts: [float(len(t)) for t in texts])
+    assert st.ref is None  # no second copy of the weights
+    assert all("lora_" in n for n, p in st.lm.named_parameters() if p.requires_grad)
+    base, _ = models.load(ModelSpec(path=tiny_model_dir))
+    for _ in range(2):
+        res = grpo.train_step(st, 0)
+    assert res.metrics["kl"] > 0  # the adapters moved away from the reference
+    samples = grpo.score(st, grpo.rollout(st, [0, 1]))
+    ref = grpo.behaviour_logprobs(st, samples)["ref_logp"]
+    args = (samples["ids"], samples["attn"], samples["n_prompt"], cfg.temperature)
+    with torch.no_grad():
+        assert torch.allclose(ref, grpo.token_logprobs(base, *args), atol=1e-5)
+        assert not torch.allclose(ref, grpo.token_logprobs(st.lm, *args), atol=1e-5)

@@ -123,3 +123,33 @@ def test_stage2_from_a_final_folder_honours_gradient_checkpointing(tiny_model_di
         cfg = prm_cfg(tiny_model_dir, data_dir, tmp_path / f"s2-{on}", stage=2, init_from=s1["output"], max_steps=1,
                       model={"path": tiny_model_dir, "gradient_checkpointing": on})
         assert prm.setup(cfg, Runtime()).rm.backbone.is_gradient_checkpointing is on
+
+
+@pytest.mark.parametrize("stage", [1, 2])
+def test_lora_prm_trains_adapters_and_head_and_saves_a_merged_backbone(tiny_model_dir, data_dir, tmp_path, stage,
+                                                                       event_log):
+    init = prm.main(prm_cfg(tiny_model_dir, data_dir, tmp_path / "s1", max_steps=1), Runtime(), None)["output"] \
+        if stage == 2 else None
+    cfg = prm_cfg(tiny_model_dir, data_dir, tmp_path / "run", stage=stage, init_from=init, max_steps=3,
+                  lora={"r": 4, "alpha": 8})
+    st = prm.setup(cfg, Runtime())
+    names = [n for n, p in st.rm.named_parameters() if p.requires_grad]
+    assert {n for n in names if not n.startswith("head.")} and all("lora_" in n for n in names if
+                                                                   not n.startswith("head."))
+    layers = {n.split("layers.")[1].split(".")[0] for n in names if "layers." in n}
+    assert layers == ({"1"} if stage == 1 else {"0", "1"})  # stage 1: the last of the two blocks only
+    out = prm.main(cfg, Runtime(), None)["output"]
+    assert not any("lora" in n for n, _ in prm.load_reward_model(out)[0].named_parameters())
+    # the merged folder scores as the adapted model did
+    with torch.no_grad():
+        for n, p in st.rm.named_parameters():
+            if "lora_B" in n:
+                p.normal_(std=0.5)
+    prompts, steps = ["What is 2 plus 3?"], [["We add 2 and 3.", "The sum is 5."]]
+    before = prm.score_steps(st.rm.eval(), st.tokenizer, prompts, steps, "\n", 128, "cpu")[0]
+    prm.save_reward_model(st.rm, st.tokenizer, str(tmp_path / "saved"), {})
+    rm, tok = prm.load_reward_model(str(tmp_path / "saved"))
+    after = prm.score_steps(rm, tok, prompts, steps, "\n", 128, "cpu")[0]
+    assert after == pytest.approx(before, abs=1e-5)
+    st.rm.backbone.disable_adapter_layers()
+    assert prm.score_steps(st.rm, st.tokenizer, prompts, steps, "\n", 128, "cpu")[0] != pytest.approx(before, abs=1e-4)
