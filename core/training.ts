@@ -72,7 +72,7 @@ const FOLDER: Record<JobName, string> = {
   'rsft+da': 'rsft-da/sft', 'pad+da': 'pad-da/sft',
 };
 
-/** `runs/<runId>/train/<method>/<job>`: checkpoints/, final/, events.jsonl, metrics.json, manifest.json. */
+/** `runs/<runId>/train/<method>/<job>`: checkpoints/, final/, tensorboard/, events.jsonl, metrics.json, manifest.json. */
 export const trainJobPrefix = (runId: string, job: JobName): string => `runs/${runId}/train/${FOLDER[job]}`;
 export const trainWorkflowId = (runId: string): string => `train-${runId}`;
 

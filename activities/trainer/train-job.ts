@@ -10,7 +10,7 @@ import { storeFor } from '../artifacts';
 import type { ArtifactStore } from '../store/store';
 import { CheckpointUploader } from './checkpoint-uploader';
 import { stageResume } from './checkpoints';
-import { deleteFolder, uploadFolder } from './folders';
+import { deleteFolder, pathExists, uploadFolder } from './folders';
 import { runGenerateJob } from './generate-job';
 import type { SlotPool } from './gpu-slots';
 import { startHeartbeat } from './heartbeat';
@@ -23,8 +23,9 @@ import { TrainerProcess, type TrainerEvent, type TrainerExit } from './trainer-p
  * trainJob: runs one trainer job durably (trainer/README.md is the protocol it speaks). Stages its
  * inputs into the worker's content-keyed cache, puts the newest stored checkpoint where the trainer
  * resumes from, runs the trainer in its own process group, heartbeats its progress, uploads every
- * checkpoint as it appears and, at the end, the final model, the events and a metrics summary, then
- * the job's manifest. Exit 2 fails the job for good; a crash, a signal or a hang is retried and resumes.
+ * checkpoint as it appears (the events and TensorBoard files so far before it) and, at the end, the
+ * TensorBoard files, the final model, the events and a metrics summary, then the job's manifest. Exit 2
+ * fails the job for good; a crash, a signal or a hang is retried and resumes.
  */
 
 export interface TrainerDeps {
@@ -178,9 +179,9 @@ class JobRun {
   async stage(identity: string): Promise<void> {
     const { input, store, deps } = this;
     this.update({}, true);
-    // The checkpoints, events and final model of another identity (other settings or inputs) are not this job's.
+    // The checkpoints, events, TensorBoard files and final model of another identity (other settings or inputs) are not this job's.
     await claimPrefix(store, input.prefix, identity, async () => {
-      for (const folder of ['checkpoints', 'events']) await deleteFolder(store, `${input.prefix}/${folder}`);
+      for (const folder of ['checkpoints', 'events', 'tensorboard']) await deleteFolder(store, `${input.prefix}/${folder}`);
       await deleteFolder(store, jobKeys(input.prefix).finalKey);
     });
     this.workDir = join(deps.workRoot, safeItem(input.runId), `${safeItem(input.job)}-${identity.slice(7, 23)}`);
@@ -195,7 +196,10 @@ class JobRun {
     const prm = input.prm ? await stageFolder(input.prm) : undefined;
     const resume = await stageResume(store, input.prefix, this.outputDir);
     this.update({ checkpointKey: resume?.key ?? null, checkpointStep: resume?.step ?? null });
-    this.uploader = new CheckpointUploader(store, input.prefix, deps.keepCheckpoints, resume, join(this.workDir, `uploads-${this.started}`), () => this.uploadSegment(), async (c) => {
+    this.uploader = new CheckpointUploader(store, input.prefix, deps.keepCheckpoints, resume, join(this.workDir, `uploads-${this.started}`), async () => {
+      await this.uploadSegment();
+      await this.uploadTensorboard();
+    }, async (c) => {
       this.update({ checkpointKey: c.key, checkpointStep: c.step }, true);
     });
     const config = {
@@ -266,6 +270,15 @@ class JobRun {
     await this.store.put(this.segmentKey, await readFile(this.eventsPath).catch(() => Buffer.alloc(0)));
   }
 
+  /**
+   * The trainer's TensorBoard event files so far, into `<prefix>/tensorboard/`. Each attempt writes files of
+   * its own there (a resumed one hides the steps it redoes), so the folder holds the whole curve.
+   */
+  private async uploadTensorboard(): Promise<void> {
+    const local = join(this.outputDir, 'tensorboard');
+    if (await pathExists(local)) await uploadFolder(this.store, local, `${this.input.prefix}/tensorboard`);
+  }
+
   async finish(exit: TrainerExit, identity: string): Promise<TrainJobResult> {
     const { input } = this;
     await new Promise<void>((resolve) => (this.events ? this.events.end(resolve) : resolve()));
@@ -275,6 +288,7 @@ class JobRun {
     if (typeof interrupted === 'string') this.uploader?.offer(interrupted);
     await this.uploader?.flush();
     await this.uploadSegment();
+    await this.uploadTensorboard();
     const resumable = this.uploader?.latest ? ` (resumes from step ${this.uploader.latest.step})` : '';
 
     if (exit.code === 0 && this.doneEvent && typeof this.doneEvent.output === 'string') {

@@ -8,7 +8,8 @@ import { allowTeacherUrl, gsm8kProblems, gsm8kTest, haveGsm8k, startHarness, uni
 import { spawnGpuWorker, startTrainHarness, waitFor, type TestGpuWorker, type TrainHarness } from './train-harness';
 import { openStore } from '../../activities/store/store';
 import { storedCheckpoints } from '../../activities/trainer/checkpoints';
-import { trainJobPrefix, trainWorkflowId, type TrainStudentInput } from '../../core/training';
+import { storeFiles } from '../../activities/trainer/folders';
+import { trainJobPrefix, trainWorkflowId, type JobName, type TrainStudentInput } from '../../core/training';
 import { repoRoot, venvBin } from '../../infra/dev/paths';
 
 /**
@@ -32,6 +33,12 @@ const settings = (maxSteps: number) => ({
 async function finalDigest(store: string, runId: string, job: 'rsft'): Promise<string> {
   const bytes = await openStore(store).get(`${trainJobPrefix(runId, job)}/final/model.safetensors`);
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+/** The TensorBoard event files the gpu worker uploaded for a job. */
+async function tensorboardFiles(store: string, runId: string, job: JobName): Promise<string[]> {
+  const files = await storeFiles(openStore(store), `${trainJobPrefix(runId, job)}/tensorboard`);
+  return files.filter((f) => f.startsWith('events.out.tfevents.'));
 }
 
 async function eventsOf(store: string, runId: string, job: 'rsft'): Promise<Record<string, unknown>[]> {
@@ -93,6 +100,7 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
       expect(await s.exists(`${r.finalKey}/config.json`)).toBe(true);
       expect(await s.exists(r.eventsKey)).toBe(true);
       expect(await s.exists(r.manifestKey)).toBe(true);
+      expect(await tensorboardFiles(store(), runId, r.job)).toHaveLength(1);
       const metrics = (await s.getJson(r.metricsKey)) as { steps: number; lastLoss: number };
       expect(metrics.steps).toBe(2);
       expect(Number.isFinite(metrics.lastLoss)).toBe(true);
@@ -199,10 +207,12 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
       console.log(`SIGTERM to the gpu worker → checkpoint uploaded, worker exited in ${Date.now() - t0} ms`);
       const stored = await storedCheckpoints(openStore(store()), trainJobPrefix(runId, 'rsft'));
       expect(stored.length).toBeGreaterThan(0);
+      expect(await tensorboardFiles(store(), runId, 'rsft')).toHaveLength(1); // the interrupted attempt's
 
       worker = spawnGpuWorker(queue(), mkdtempSync(path.join(tmpdir(), 'agentark-m5-')));
       const result = (await handle.result()) as Awaited<ReturnType<TrainHarness['train']>>;
       expect(result.results[0].startStep).toBe(stored[stored.length - 1].step);
+      expect(await tensorboardFiles(store(), runId, 'rsft')).toHaveLength(2); // the resumed attempt added its own
       const history = await handle.fetchHistory();
       const last = (history.events ?? []).filter((e) => e.activityTaskStartedEventAttributes).pop()!.activityTaskStartedEventAttributes!;
       expect(last.lastFailure?.applicationFailureInfo?.type).toBe('WorkerShutdown');

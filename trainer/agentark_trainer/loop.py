@@ -17,7 +17,7 @@ from typing import Callable, Optional
 import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
-from . import checkpoint
+from . import checkpoint, tracking
 from .events import emit
 from .runtime import Runtime, current_memory_bytes, peak_memory_bytes
 
@@ -93,6 +93,7 @@ def run(job: str, cfg, rt: Runtime, module: torch.nn.Module, optimizer, schedule
     emit("start", job=job, step=start, total=total_steps, resumed_from=ckpt, world_size=rt.world_size,
          device=str(rt.device), params=n_params, trainable_params=n_train, **(extra_start or {}))
     previous = rt.install_signal_handlers()
+    tracker = tracking.open_tracker(job, cfg.output_dir, start, rt.is_main)
     try:
         for step in range(start, total_steps):
             t0 = time.perf_counter()
@@ -102,19 +103,24 @@ def run(job: str, cfg, rt: Runtime, module: torch.nn.Module, optimizer, schedule
             tokens = rt.all_sum(res.tokens)
             done = step + 1
             if done % cfg.log_every == 0 or done == total_steps or done == start + 1:
-                emit("progress", job=job, step=done, total=total_steps, loss=loss, lr=scheduler.get_last_lr()[0],
-                     tokens_per_s=tokens / dt if dt > 0 else None, step_time_s=dt, tokens=int(tokens),
-                     memory_bytes=current_memory_bytes(rt.device), peak_memory_bytes=peak_memory_bytes(rt.device))
+                scalars = dict(loss=loss, lr=scheduler.get_last_lr()[0], tokens_per_s=tokens / dt if dt > 0 else None,
+                               step_time_s=dt, tokens=int(tokens), memory_bytes=current_memory_bytes(rt.device),
+                               peak_memory_bytes=peak_memory_bytes(rt.device))
+                emit("progress", job=job, step=done, total=total_steps, **scalars)
+                tracker.log(done, scalars)
                 if res.metrics:
                     emit("metric", job=job, step=done, metrics=res.metrics)
+                    tracker.log(done, res.metrics)
             stop = rt.should_stop()
             if stop or (cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < total_steps):
                 path = checkpoint.save(rt, cfg.output_dir, done, job, module, optimizer, scheduler,
                                        keep=cfg.keep_checkpoints)
                 emit("checkpoint", job=job, step=done, path=os.path.abspath(path))
+                tracker.flush()
             if stop:
                 raise Interrupted(path, done)
     finally:
+        tracker.close()
         signal.signal(signal.SIGTERM, previous)
 
     final = os.path.join(cfg.output_dir, "final")
