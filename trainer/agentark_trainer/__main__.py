@@ -16,7 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no code path fetches from a hub
 os.environ.setdefault("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 75
-JOBS = ("sft", "prm", "grpo", "generate", "bench", "export")
+JOBS = ("sft", "prm", "grpo", "ppo", "generate", "bench", "export")
 
 log = logging.getLogger("agentark_trainer")
 
@@ -44,6 +44,8 @@ def run_job(job: str, config_path, resume: str | None) -> dict:
             from . import prm as mod
         elif job == "grpo":
             from . import grpo as mod
+        elif job == "ppo":
+            from . import ppo as mod
         else:
             from . import generate as mod
         return mod.main(cfg, rt, resume)

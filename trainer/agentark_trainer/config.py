@@ -10,7 +10,7 @@ import dataclasses
 import json
 import typing
 from dataclasses import dataclass, field
-from typing import Any, Literal, Optional, Union
+from typing import Any, ClassVar, Literal, Optional, Union
 
 
 class ConfigError(Exception):
@@ -151,6 +151,8 @@ class PrmConfig(TrainConfig):
 class GrpoConfig(TrainConfig):
     """GRPO on the student with the PRM as reward (§3.3.3, Eq. 3-5)."""
 
+    MIN_GROUP: ClassVar[int] = 2
+
     prm: Optional[str] = None  # PRM output folder; None = verifiable reward only
     group_size: int = 8  # G samples per prompt
     batch_size: int = 4  # prompts per device per micro-batch (each gives G samples)
@@ -184,8 +186,9 @@ class GrpoConfig(TrainConfig):
             self.lora.validate("lora")
         if self.logprob_chunk < 0:
             raise ConfigError("logprob_chunk", "must be >= 0")
-        if self.group_size < 2:
-            raise ConfigError("group_size", "must be >= 2 (advantages are relative within a group)")
+        if self.group_size < self.MIN_GROUP:
+            raise ConfigError("group_size", f"must be >= {self.MIN_GROUP}" +
+                              (" (advantages are relative within a group)" if self.MIN_GROUP > 1 else ""))
         if self.max_new_tokens < 1:
             raise ConfigError("max_new_tokens", "must be >= 1")
         if self.temperature <= 0:
@@ -202,6 +205,35 @@ class GrpoConfig(TrainConfig):
             raise ConfigError("prm", "prm_weight is non-zero but no PRM is given (set prm or prm_weight: 0)")
         if self.prm_weight == 0 and self.verifiable_weight == 0:
             raise ConfigError("verifiable_weight", "prm_weight and verifiable_weight are both 0: no reward")
+
+
+@dataclass
+class PpoConfig(GrpoConfig):
+    """PPO on the student with the same PRM reward and KL as grpo (the paper's ablation, App. B.2, C.2): a value
+    head on the policy, advantages by GAE instead of group statistics."""
+
+    MIN_GROUP: ClassVar[int] = 1
+
+    group_size: int = 1  # samples per prompt (PPO needs no group; more than 1 is allowed)
+    gamma: float = 1.0  # discount of GAE
+    lam: float = 0.95  # lambda of GAE
+    vf_coef: float = 0.1  # weight of the value loss
+    value_clip: float = 0.2  # clip range of the value update around the behaviour values
+    whiten_advantages: bool = True  # advantages normalised to mean 0, std 1 over the step's tokens
+    value_lr: float = 0.0  # learning rate of the value head; 0 = lr
+
+    def validate(self, prefix: str = "") -> None:
+        super().validate(prefix)
+        if not 0 <= self.gamma <= 1:
+            raise ConfigError("gamma", "must be in [0, 1]")
+        if not 0 <= self.lam <= 1:
+            raise ConfigError("lam", "must be in [0, 1]")
+        if self.vf_coef < 0:
+            raise ConfigError("vf_coef", "must be >= 0")
+        if self.value_clip <= 0:
+            raise ConfigError("value_clip", "must be > 0")
+        if self.value_lr < 0:
+            raise ConfigError("value_lr", "must be >= 0")
 
 
 @dataclass
@@ -280,6 +312,7 @@ JOB_CONFIGS = {
     "sft": SftConfig,
     "prm": PrmConfig,
     "grpo": GrpoConfig,
+    "ppo": PpoConfig,
     "generate": GenerateConfig,
     "bench": BenchConfig,
     "export": ExportConfig,

@@ -79,7 +79,8 @@ def policy_loss(logp, old_logp, ref_logp, adv, mask, epsilon: float, beta: float
                 ratio_level: str = "token"):
     """Clipped-ratio GRPO loss, normalised by ``denom`` (the number of completion tokens of the global batch).
 
-    logp, old_logp, ref_logp, mask: [N, T]; adv: [N]. ref_logp may be None when beta == 0. ``ratio_level``
+    logp, old_logp, ref_logp, mask: [N, T]; adv: [N] (one per sample) or [N, T] (per token, ppo's GAE).
+    ref_logp may be None when beta == 0. ``ratio_level``
     "sequence" uses one ratio per sample, pi(o|q) / pi_old(o|q) = exp(sum of its tokens' log-ratios), at
     each of its tokens. Returns (loss, stats) with stats sums over this micro-batch: kl, clipped tokens, tokens."""
     mask = mask.to(logp.dtype)
@@ -87,7 +88,7 @@ def policy_loss(logp, old_logp, ref_logp, adv, mask, epsilon: float, beta: float
         ratio = torch.exp(((logp - old_logp) * mask).sum(-1, keepdim=True)).expand_as(logp)
     else:
         ratio = torch.exp(logp - old_logp)
-    a = adv.unsqueeze(1)
+    a = adv.unsqueeze(1) if adv.dim() == 1 else adv
     obj = torch.minimum(ratio * a, torch.clamp(ratio, 1 - epsilon, 1 + epsilon) * a)
     if beta > 0:
         kl = k3_kl(logp, ref_logp)
@@ -135,7 +136,8 @@ class GrpoState:
     rt: Runtime
     tokenizer: object
     lm: torch.nn.Module
-    policy: torch.nn.Module  # PolicyLogprobs, DDP-wrapped when distributed
+    module: torch.nn.Module  # what trains: PolicyLogprobs (ppo: the policy with its value head)
+    policy: torch.nn.Module  # module, DDP-wrapped when distributed
     ref: Optional[torch.nn.Module]  # a frozen copy; None with LoRA (the adapter disabled) or beta 0
     prm: Optional[torch.nn.Module]
     prm_tokenizer: object
@@ -148,8 +150,10 @@ class GrpoState:
     reward_fn: Optional[RewardFn]
 
 
-def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None) -> GrpoState:
-    """``reward_fn`` replaces the PRM + checker reward (for experiments and tests)."""
+def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None,
+          trainable: Optional[Callable[[torch.nn.Module], torch.nn.Module]] = None) -> GrpoState:
+    """``reward_fn`` replaces the PRM + checker reward (for experiments and tests). ``trainable`` wraps the
+    policy into the module that trains (default PolicyLogprobs; ppo adds its value head)."""
     seed_everything(cfg.seed)  # the same initial weights on every rank (random init of an arch included)
     records = data.load_grpo(cfg.data)
     lm, tok = models.load(cfg.model)
@@ -173,11 +177,12 @@ def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None) ->
             p.requires_grad_(False)
     sampler = data.Sampler(len(records), cfg.batch_size * cfg.grad_accum * rt.world_size, cfg.seed)
     total = cfg.max_steps or cfg.epochs * sampler.steps_per_epoch()
-    optimizer = loop.build_optimizer(cfg, [p for p in lm.parameters() if p.requires_grad])
+    module = (trainable or (lambda m: PolicyLogprobs(m, cfg.logprob_chunk)))(lm).to(rt.device)
+    optimizer = loop.build_optimizer(cfg, [p for p in module.parameters() if p.requires_grad])
     scheduler = loop.build_scheduler(cfg, optimizer, total * cfg.updates_per_batch)
-    policy = loop.wrap_ddp(rt, PolicyLogprobs(lm, cfg.logprob_chunk))
+    policy = loop.wrap_ddp(rt, module)
     seed_everything(cfg.seed + rt.rank)  # ranks sample different completions
-    return GrpoState(cfg, rt, tok, lm, policy, ref, prm, prm_tok, prm_meta, records, sampler, optimizer, scheduler,
+    return GrpoState(cfg, rt, tok, lm, module, policy, ref, prm, prm_tok, prm_meta, records, sampler, optimizer, scheduler,
                      total, reward_fn)
 
 
@@ -280,13 +285,21 @@ def behaviour_logprobs(st: GrpoState, batch: dict) -> dict:
     args = (batch["ids"], batch["attn"], batch["n_prompt"], cfg.temperature)
     st.lm.eval()
     batch["old_logp"] = token_logprobs(st.lm, *args, cfg.logprob_chunk) if cfg.updates_per_batch > 1 else None
-    batch["ref_logp"] = None
-    if cfg.beta > 0 and st.ref is not None:
-        batch["ref_logp"] = token_logprobs(st.ref, *args, cfg.logprob_chunk)
-    elif cfg.beta > 0:  # LoRA: the reference is the base model, the adapter switched off
-        with st.lm.disable_adapter():
-            batch["ref_logp"] = token_logprobs(st.lm, *args, cfg.logprob_chunk)
+    batch["ref_logp"] = reference_logprobs(st, batch)
     return batch
+
+
+@torch.no_grad()
+def reference_logprobs(st: GrpoState, batch: dict) -> Optional[torch.Tensor]:
+    """log-probs under the frozen initial policy: its copy, or with LoRA the base model (adapter switched off)."""
+    cfg = st.cfg
+    if cfg.beta == 0:
+        return None
+    args = (batch["ids"], batch["attn"], batch["n_prompt"], cfg.temperature, cfg.logprob_chunk)
+    if st.ref is not None:
+        return token_logprobs(st.ref, *args)
+    with st.lm.disable_adapter():
+        return token_logprobs(st.lm, *args)
 
 
 def update(st: GrpoState, batches: list[dict]) -> dict:
@@ -294,7 +307,7 @@ def update(st: GrpoState, batches: list[dict]) -> dict:
     cfg, rt = st.cfg, st.rt
     denom = max(1.0, rt.all_sum(sum(float(b["loss_mask"].sum()) for b in batches)))
     totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0, "grad_norm": 0.0}
-    params = [p for p in st.lm.parameters() if p.requires_grad]
+    params = [p for p in st.module.parameters() if p.requires_grad]
     for _ in range(cfg.updates_per_batch):
         st.lm.train()
         for i, b in enumerate(batches):
@@ -323,27 +336,34 @@ def train_step(st: GrpoState, step: int) -> loop.StepResult:
     batches = [behaviour_logprobs(st, b) for b in batches]
     totals = update(st, batches)
     t3 = time.perf_counter()
+    metrics = step_metrics(st, batches, totals, (t0, t1, t2, t3))
+    metrics["zero_std_group_fraction"] = mean_of(rt, batches, "zero_var")
+    tokens = sum(int(b["attn"].sum()) for b in batches)
+    return loop.StepResult(totals["loss"], tokens, metrics)
 
-    def mean_of(key):
-        return rt.all_sum(sum(float(b[key].sum()) for b in batches)) / max(1.0, rt.all_sum(
-            sum(b[key].numel() for b in batches)))
 
+def mean_of(rt: Runtime, batches: list[dict], key: str) -> float:
+    return rt.all_sum(sum(float(b[key].sum()) for b in batches)) / max(1.0, rt.all_sum(
+        sum(b[key].numel() for b in batches)))
+
+
+def step_metrics(st: GrpoState, batches: list[dict], totals: dict, times: tuple) -> dict:
+    """The metrics every policy-gradient step logs (grpo and ppo): rewards, accuracy, KL, clipping, lengths."""
+    rt = st.rt
+    t0, t1, t2, t3 = times
     n_tokens = rt.all_sum(totals["tokens"])  # tokens in the loss (truncated samples left out under "mask")
     n_samples = rt.all_sum(sum(b["mask"].shape[0] for b in batches))
-    metrics = {
-        "reward": mean_of("rewards"),
-        "prm_reward": mean_of("prm_reward"),
-        "accuracy": mean_of("correct"),
+    return {
+        "reward": mean_of(rt, batches, "rewards"),
+        "prm_reward": mean_of(rt, batches, "prm_reward"),
+        "accuracy": mean_of(rt, batches, "correct"),
         "kl": rt.all_sum(totals["kl"]) / max(1.0, n_tokens),
         "clip_fraction": rt.all_sum(totals["clipped"]) / max(1.0, n_tokens),
         "completion_length": rt.all_sum(sum(float(b["mask"].sum()) for b in batches)) / max(1.0, n_samples),
-        "stopped_fraction": mean_of("stopped"),
-        "zero_std_group_fraction": mean_of("zero_var"),
+        "stopped_fraction": mean_of(rt, batches, "stopped"),
         "grad_norm": totals["grad_norm"],
         "rollout_s": t1 - t0, "score_s": t2 - t1, "update_s": t3 - t2,
     }
-    tokens = sum(int(b["attn"].sum()) for b in batches)
-    return loop.StepResult(totals["loss"], tokens, metrics)
 
 
 def write_final(st: GrpoState, folder: str) -> None:

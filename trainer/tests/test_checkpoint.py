@@ -5,8 +5,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from agentark_trainer import checkpoint, grpo, prm, sft
-from agentark_trainer.config import GrpoConfig, PrmConfig, SftConfig, load_config
+from agentark_trainer import checkpoint, grpo, ppo, prm, sft
+from agentark_trainer.config import GrpoConfig, PpoConfig, PrmConfig, SftConfig, load_config
 from agentark_trainer.loop import Interrupted
 from agentark_trainer.runtime import Runtime
 
@@ -26,17 +26,19 @@ def configs(model_dir, data_dir, out):
                                       "max_seq_len": 128, "lora": {"r": 4, "alpha": 8}}),
     }
     c["grpo-lora"] = (grpo, GrpoConfig, {**c["grpo"][2], "lora": {"r": 4, "alpha": 8}, "group_size": 4})
+    c["ppo"] = (ppo, PpoConfig, {**c["grpo"][2], "group_size": 2, "updates_per_batch": 2})
     return c
 
 
 def final_weights(folder):
     weights = load_file(os.path.join(folder, "model.safetensors"))
-    if os.path.isfile(os.path.join(folder, prm.HEAD_FILE)):
-        weights.update({"head." + k: v for k, v in load_file(os.path.join(folder, prm.HEAD_FILE)).items()})
+    for head in (prm.HEAD_FILE, ppo.VALUE_HEAD_FILE):
+        if os.path.isfile(os.path.join(folder, head)):
+            weights.update({head + k: v for k, v in load_file(os.path.join(folder, head)).items()})
     return weights
 
 
-@pytest.mark.parametrize("job", ["sft", "grpo", "grpo-lora", "prm-lora"])
+@pytest.mark.parametrize("job", ["sft", "grpo", "grpo-lora", "prm-lora", "ppo"])
 def test_interrupted_then_resumed_run_ends_with_the_same_weights(tiny_model_dir, data_dir, tmp_path, event_log, job):
     mod, cls, raw = configs(tiny_model_dir, data_dir, tmp_path / "straight")[job]
     straight = mod.main(load_config(cls, raw), Runtime(), None)["output"]
