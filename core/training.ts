@@ -7,15 +7,18 @@ import { GPU_QUEUE } from './task-queues';
  * which order, and the trainStudent input. Pure: the workflow plans with it, activities key with it.
  */
 
-/** The paper's methods; `rsft+da` and `pad+da` fine-tune the first method's model with DA (App. F). */
-export const Method = z.enum(['rsft', 'da', 'pad', 'rsft+da', 'pad+da']);
+/**
+ * The paper's methods; `rsft+da` and `pad+da` fine-tune the first method's model with DA (App. F);
+ * `pad-ppo` is its PPO ablation of PAD (App. B.2: PPO with a value head instead of GRPO, the same PRM).
+ */
+export const Method = z.enum(['rsft', 'da', 'pad', 'rsft+da', 'pad+da', 'pad-ppo']);
 export type Method = z.infer<typeof Method>;
 
 /** One trainer job of the plan. Shared jobs run once: `rsft+da` reuses `rsft`, `pad+da` reuses `pad`'s chain. */
-export const JobName = z.enum(['rsft', 'da', 'prm1', 'prm2', 'grpo', 'rsft+da', 'pad+da']);
+export const JobName = z.enum(['rsft', 'da', 'prm1', 'prm2', 'grpo', 'rsft+da', 'pad+da', 'ppo']);
 export type JobName = z.infer<typeof JobName>;
 
-export type TrainerJob = 'sft' | 'prm' | 'grpo';
+export type TrainerJob = 'sft' | 'prm' | 'grpo' | 'ppo';
 export type DatasetName = 'rsft' | 'da' | 'prm' | 'grpo';
 
 export interface PlannedJob {
@@ -42,10 +45,13 @@ const JOBS: Record<JobName, PlannedJob> = {
   grpo: { name: 'grpo', method: 'pad', trainer: 'grpo', data: 'grpo', model: 'student', prm: 'prm2', fixed: {} },
   'rsft+da': { name: 'rsft+da', method: 'rsft+da', trainer: 'sft', data: 'da', model: 'rsft', fixed: {} },
   'pad+da': { name: 'pad+da', method: 'pad+da', trainer: 'sft', data: 'da', model: 'grpo', fixed: {} },
+  ppo: { name: 'ppo', method: 'pad-ppo', trainer: 'ppo', data: 'grpo', model: 'student', prm: 'prm2', fixed: {} },
 };
 
 /** The job whose final model is the method's student. */
-export const METHOD_OUTPUT: Record<Method, JobName> = { rsft: 'rsft', da: 'da', pad: 'grpo', 'rsft+da': 'rsft+da', 'pad+da': 'pad+da' };
+export const METHOD_OUTPUT: Record<Method, JobName> = {
+  rsft: 'rsft', da: 'da', pad: 'grpo', 'rsft+da': 'rsft+da', 'pad+da': 'pad+da', 'pad-ppo': 'ppo',
+};
 
 export function dependencies(job: PlannedJob): JobName[] {
   const deps = [job.model === 'student' ? null : job.model, job.initFrom ?? null, job.prm ?? null];
@@ -69,7 +75,7 @@ export function planTraining(methods: readonly Method[]): PlannedJob[] {
 
 const FOLDER: Record<JobName, string> = {
   rsft: 'rsft/sft', da: 'da/sft', prm1: 'pad/prm-stage1', prm2: 'pad/prm-stage2', grpo: 'pad/grpo',
-  'rsft+da': 'rsft-da/sft', 'pad+da': 'pad-da/sft',
+  'rsft+da': 'rsft-da/sft', 'pad+da': 'pad-da/sft', ppo: 'pad-ppo/ppo',
 };
 
 /** `runs/<runId>/train/<method>/<job>`: checkpoints/, final/, tensorboard/, events.jsonl, metrics.json, manifest.json. */
@@ -121,11 +127,11 @@ export const TrainStudentInput = z.strictObject({
   datasets: z.union([z.strictObject({ runId: RunId }), z.strictObject({ keys: DatasetKeys })]),
   student: ModelRef,
   methods: z.array(Method).min(1).default(['rsft', 'da', 'pad', 'rsft+da', 'pad+da']),
-  /** Trainer settings over the defaults: `all` for every job, then per job (rsft, da, prm1, prm2, grpo, rsft+da, pad+da). */
+  /** Trainer settings over the defaults: `all` for every job, then per job (rsft, da, prm1, prm2, grpo, rsft+da, pad+da, ppo). */
   settings: z
     .strictObject({
       all: Settings.optional(), rsft: Settings.optional(), da: Settings.optional(), prm1: Settings.optional(), prm2: Settings.optional(),
-      grpo: Settings.optional(), 'rsft+da': Settings.optional(), 'pad+da': Settings.optional(),
+      grpo: Settings.optional(), 'rsft+da': Settings.optional(), 'pad+da': Settings.optional(), ppo: Settings.optional(),
     })
     .default({}),
   gpuQueue: z.string().min(1).default(GPU_QUEUE),
@@ -173,7 +179,7 @@ export type TrainJobProgress = z.infer<typeof TrainJobProgress>;
 export const TrainJobInput = z.strictObject({
   runId: RunId,
   job: JobName,
-  trainer: z.enum(['sft', 'prm', 'grpo']),
+  trainer: z.enum(['sft', 'prm', 'grpo', 'ppo']),
   /** trainJobPrefix(runId, job): where its checkpoints, final model and records go. */
   prefix: z.string().min(1),
   /** Trainer settings without the managed fields. */

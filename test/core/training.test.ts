@@ -48,3 +48,13 @@ describe('the training plan (paper §3.3, App. F)', () => {
     for (const p of prefixes) expect(p).toMatch(/^runs\/run\/train\/[a-z0-9-]+\/[a-z0-9-]+$/);
   });
 });
+
+describe('the PPO ablation (App. B.2)', () => {
+  it('pad-ppo shares the PRM chain with pad and ends in a ppo job on the student with the stage-II PRM', () => {
+    const plan = planTraining(['pad', 'pad-ppo']);
+    expect(plan.map((j) => j.name)).toEqual(['prm1', 'prm2', 'grpo', 'ppo']);
+    expect(plan[3]).toMatchObject({ trainer: 'ppo', data: 'grpo', model: 'student', prm: 'prm2', method: 'pad-ppo' });
+    expect(trainJobPrefix('run', 'ppo')).toBe('runs/run/train/pad-ppo/ppo');
+    expect(TrainStudentInput.parse({ runId: 'r', datasets: { runId: 'r' }, student: { arch: 'qwen3-tiny' } }).methods).not.toContain('pad-ppo');
+  });
+});

@@ -28,6 +28,7 @@ const settings = (maxSteps: number) => ({
   all: { max_steps: maxSteps, batch_size: 2, lr: 1e-3, checkpoint_every: 1, seed: 3 },
   rsft: seqLen, da: seqLen, prm1: seqLen, prm2: seqLen, 'rsft+da': seqLen, 'pad+da': seqLen,
   grpo: { group_size: 2, max_new_tokens: 8, max_prompt_len: 256 },
+  ppo: { group_size: 2, max_new_tokens: 8, max_prompt_len: 256, truncated: 'keep' },
 });
 
 async function finalDigest(store: string, runId: string, job: 'rsft'): Promise<string> {
@@ -85,6 +86,22 @@ describeIfData('trainStudent on the GPU queue (gpu worker on CPU, tiny Qwen3, fa
     await debates?.close();
     await fake?.close();
   });
+
+  it('the PPO ablation (pad-ppo) is PRM stage I, stage II, then PPO with a value head on the student', async () => {
+    const runId = uniqueRunId('ppo');
+    const result = await h.train(input(runId, { methods: ['pad-ppo'] }));
+    expect(result.stage).toBe('done');
+    expect(result.jobs.map((j) => [j.job, j.state])).toEqual([['prm1', 'done'], ['prm2', 'done'], ['ppo', 'done']]);
+    const ppo = result.results.find((r) => r.job === 'ppo')!;
+    expect(result.models['pad-ppo']).toBe(ppo.finalKey);
+    expect(ppo.finalKey).toBe(`${trainJobPrefix(runId, 'ppo')}/final`);
+    const s = openStore(store());
+    expect(await s.exists(`${ppo.finalKey}/value_head.safetensors`)).toBe(true);
+    const events = (await s.getText(ppo.eventsKey)).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { event: string; metrics?: Record<string, number> });
+    const metrics = events.filter((e) => e.event === 'metric').map((e) => e.metrics!);
+    expect(metrics).toHaveLength(2);
+    for (const m of metrics) expect(Number.isFinite(m.value_loss)).toBe(true);
+  }, 600_000);
 
   it('trains all five methods to final models in the store; the same run id again runs no job', async () => {
     const runId = uniqueRunId('five');
