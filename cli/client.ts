@@ -6,12 +6,7 @@ export async function connectClient(): Promise<{ client: Client; close: () => Pr
   const env = temporalEnv();
   let connection: Connection;
   try {
-    connection = await Connection.connect({
-      address: env.address,
-      ...(env.tls ? { tls: env.tls } : {}),
-      ...(env.apiKey ? { apiKey: env.apiKey } : {}),
-      connectTimeout: 5000,
-    });
+    connection = await Connection.connect({ ...env.connection, connectTimeout: 5000 });
   } catch (err) {
     throw new Error(`cannot reach Temporal at ${env.address} (${(err as Error).message}); start the local one with \`agentark dev up\` or set TEMPORAL_ADDRESS`);
   }

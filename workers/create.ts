@@ -5,17 +5,13 @@ import { teacherEndpoints } from '../activities/llm/endpoints';
 import * as mainActivities from '../activities/main';
 import { LLM_QUEUE, MAIN_QUEUE } from '../core/task-queues';
 import { createGpuWorker, progressClient } from './gpu-worker';
+import { startTelemetry } from './telemetry';
 import { temporalEnv } from './temporal-env';
 
 /** The worker processes, as factories so tests run exactly what production runs. */
 
 export async function connect(): Promise<NativeConnection> {
-  const env = temporalEnv();
-  return NativeConnection.connect({
-    address: env.address,
-    ...(env.tls ? { tls: env.tls } : {}),
-    ...(env.apiKey ? { apiKey: env.apiKey } : {}),
-  });
+  return NativeConnection.connect(temporalEnv().connection);
 }
 
 /** Workflows + CPU activities. */
@@ -69,9 +65,20 @@ export const DEFAULT_LLM_SHUTDOWN_GRACE_MS = teacherActivityTimeoutMs(4096, 1);
 
 export type WorkerKind = 'main' | 'llm' | 'gpu';
 
-/** Run one worker in the foreground until SIGINT/SIGTERM (the Runtime's default shutdown signals). */
+/**
+ * Run one worker in the foreground until SIGINT/SIGTERM (the Runtime's default shutdown signals), with
+ * its metrics endpoints when their ports are set (./telemetry.ts).
+ */
 export async function runWorker(kind: WorkerKind, opts: { concurrency?: number } = {}): Promise<void> {
-  if (kind === 'gpu') return runGpuWorker();
+  const telemetry = await startTelemetry();
+  try {
+    await (kind === 'gpu' ? runGpuWorker() : runCpuWorker(kind, opts));
+  } finally {
+    await telemetry.close();
+  }
+}
+
+async function runCpuWorker(kind: 'main' | 'llm', opts: { concurrency?: number }): Promise<void> {
   const connection = await connect();
   try {
     const worker = kind === 'main' ? await createMainWorker({ connection }) : await createLlmWorker({ connection, ...opts });

@@ -78,6 +78,6 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<GpuWorker
 /** A client for the job's progress signals, from the standard environment. */
 export async function progressClient(): Promise<{ client: Client; close: () => Promise<void> }> {
   const env = temporalEnv();
-  const connection = await Connection.connect({ address: env.address, ...(env.tls ? { tls: env.tls } : {}), ...(env.apiKey ? { apiKey: env.apiKey } : {}) });
+  const connection = await Connection.connect(env.connection);
   return { client: new Client({ connection, namespace: env.namespace }), close: () => connection.close() };
 }

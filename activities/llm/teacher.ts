@@ -3,6 +3,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { ChatChoice, ChatResult, type ChatMessage, type SamplingParams } from '../../core/chat';
 import { splitThink } from '../../core/reasoning';
 import { teacherCallTimeoutMs } from '../../core/teacher-timeouts';
+import { teacherCacheHit, teacherCallStarted } from '../metrics';
 import { cacheKey, readCached, writeCached } from './cache';
 import { DEFAULT_PROFILE, teacherEndpointFor, type TeacherEndpoint } from './endpoints';
 import type { CallLimiter } from './limiter';
@@ -57,9 +58,13 @@ export async function callTeacher(req: TeacherRequest, ctx: TeacherContext): Pro
   const key = cacheKey(req.cacheNamespace ?? namespaceOf(endpoint.baseUrl), model, req.messages, s);
   if (req.cache) {
     const hit = await readCached(req.store, key, req.tag);
-    if (hit) return { key, result: hit };
+    if (hit) {
+      teacherCacheHit(endpoint.baseUrl, model);
+      return { key, result: hit };
+    }
   }
   const result = await ctx.limiter.run(endpoint.baseUrl, async () => {
+    const metrics = teacherCallStarted(endpoint.baseUrl, model);
     try {
       const res = await client.chat.completions.create(
         {
@@ -76,9 +81,12 @@ export async function callTeacher(req: TeacherRequest, ctx: TeacherContext): Pro
         },
         { signal: ctx.signal, timeout: Number(process.env.AGENTARK_LLM_TIMEOUT_MS ?? teacherCallTimeoutMs(s.maxTokens)) },
       );
-      return toResult(res, model);
+      const reply = toResult(res, model);
+      metrics.answered(res.usage);
+      return reply;
     } catch (err) {
       const failure = toFailure(err, endpoint.baseUrl);
+      metrics.failed(failure.type);
       if (failure.type === 'LlmRateLimited' && failure.nextRetryDelay !== undefined) ctx.limiter.pause(endpoint.baseUrl, msOf(failure.nextRetryDelay));
       throw failure;
     }

@@ -7,6 +7,7 @@ import { safeItem } from '../../core/ids';
 import { TrainJobInput, type TrainJobProgress, type TrainJobResult, type TrainJobSpec } from '../../core/training';
 import { repoRoot } from '../../infra/dev/paths';
 import { storeFor } from '../artifacts';
+import { trainingProgress } from '../metrics';
 import type { ArtifactStore } from '../store/store';
 import { CheckpointUploader } from './checkpoint-uploader';
 import { stageResume } from './checkpoints';
@@ -245,6 +246,7 @@ class JobRun {
         const tps = num(e.tokens_per_s);
         if (loss !== null) this.lastLoss = loss;
         if (tps !== null) this.tokensPerS.push(tps);
+        trainingProgress(this.input.job, this.progress.step, num(e.step), num(e.tokens));
         this.update({ step: num(e.step) ?? this.progress.step, total: num(e.total) ?? this.progress.total, loss, tokensPerS: tps });
         break;
       }
