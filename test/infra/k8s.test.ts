@@ -56,8 +56,6 @@ const OPTIONAL: Record<string, string> = {
   AWS_ENDPOINT_URL: 'as AWS_ENDPOINT_URL_S3',
   AWS_DEFAULT_REGION: 'AWS_REGION is set',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'the images run Node 22, which the AWS SDK does not warn about',
-  AGENTARK_METRICS_PORT: 'the metrics endpoint, off unless its port is set',
-  AGENTARK_SDK_METRICS_PORT: 'as AGENTARK_METRICS_PORT',
   AGENTARK_STORE_ALLOW: 'stores besides AGENTARK_STORE that a workflow\'s input may name: none by default',
 };
 
@@ -75,6 +73,7 @@ interface Container {
   resources?: { requests?: Record<string, string | number>; limits?: Record<string, string | number> };
   ports?: { name?: string; containerPort: number }[];
   readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
   volumeMounts?: { name: string; mountPath: string }[];
 }
 interface PodTemplate {
@@ -238,6 +237,18 @@ describe('Kubernetes base (infra/k8s), rendered and validated offline', () => {
     // And nothing given that no one reads (a misspelt name would silently keep a default).
     const unread = [...given].filter((name) => !inCode.has(name) && !READ_BY_LIBRARIES.has(name)).sort();
     expect(unread).toEqual([]);
+  });
+
+  it("every worker's liveness probe asks GET /metrics on the port AGENTARK_METRICS_PORT opens, and both metrics ports are declared", () => {
+    for (const kind of ['main', 'llm', 'gpu']) {
+      const c = container(worker(kind));
+      const env = envOf(worker(kind));
+      const portOf = (name: string | number | undefined): number | undefined =>
+        c.ports?.find((p) => p.name === name || p.containerPort === name)?.containerPort;
+      expect({ kind, path: c.livenessProbe?.httpGet?.path, port: portOf(c.livenessProbe?.httpGet?.port) })
+        .toEqual({ kind, path: '/metrics', port: Number(env.get('AGENTARK_METRICS_PORT')) });
+      expect(portOf('sdk-metrics')).toBe(Number(env.get('AGENTARK_SDK_METRICS_PORT')));
+    }
   });
 
   it('the Secret holds only the REPLACE_ME placeholders, never a real credential', () => {
