@@ -8,7 +8,7 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
-  setupFiles: ['<rootDir>/test/setup/quiet-worker-logs.ts'],
+  setupFiles: ['<rootDir>/test/setup/quiet-worker-logs.ts', '<rootDir>/test/setup/store-allow.ts'],
   testTimeout: 120_000,
   maxWorkers: 2,
 };

@@ -3,7 +3,9 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { pipelineInputKey } from '../activities/pipeline-records';
-import { storeFor } from '../activities/artifacts';
+import { workerStoreUrl } from '../activities/store/allowlist';
+import { cachedStore } from '../activities/store/input-store';
+import type { ArtifactStore } from '../activities/store/store';
 import { resultsTable } from '../activities/report/render-report';
 import { reportPrefix } from '../core/report';
 import { evalWorkflowId } from '../core/evaluation';
@@ -49,7 +51,7 @@ export function registerRun(program: Command): void {
     .option('--store <url>', "the run's artifact store (default: AGENTARK_STORE)")
     .action(async (runId: string, opts: { detach?: boolean; taskQueue: string; store?: string }) => {
       const key = pipelineInputKey(runId);
-      const store = storeFor(opts.store);
+      const store = cliStore(opts.store);
       if (!(await store.exists(key))) throw new Error(`run ${runId} has no stored pipeline input (${store.urlOf(key)}): it was never started with \`agentark run\``);
       const input = (await store.getJson(key)) as Record<string, unknown>;
       const { client, close } = await connectClient();
@@ -73,6 +75,11 @@ export function registerRun(program: Command): void {
       const table = await copyReport(runId, dir, opts.store);
       console.log(`${table}\n\nreport     ${path.resolve(dir, 'report.html')}\n           ${path.resolve(dir, 'report.md')}`);
     });
+}
+
+/** The CLI opens stores with its user's own access: the workers' AGENTARK_STORE_ALLOW guards workflow inputs, not this. */
+function cliStore(url?: string): ArtifactStore {
+  return cachedStore(url ?? workerStoreUrl());
 }
 
 function readPipelineFile(file: string, runId?: string): Record<string, unknown> {
@@ -100,7 +107,7 @@ export async function startAndFollow(client: Client, input: Record<string, unkno
   console.log(`  workflow ${workflowId}\n  ${workflowUiUrl(workflowId)}\n`);
   if (opts.detach) return null;
   const result = await followPipeline(client, handle, undefined, opts.extra);
-  const store = storeFor(typeof input.store === 'string' ? input.store : undefined);
+  const store = cliStore(typeof input.store === 'string' ? input.store : undefined);
   console.log(`\n${result.table}\n\nreport     ${store.urlOf(result.reportKeys.html)}\n           ${store.urlOf(result.reportKeys.markdown)}`);
   return result;
 }
@@ -175,7 +182,7 @@ async function generationBeats(handle: WorkflowHandle): Promise<string> {
 
 /** Copies report.json, report.md, report.html and the charts of a run into `dir`; returns the results table. */
 export async function copyReport(runId: string, dir: string, storeUrl?: string): Promise<string> {
-  const store = storeFor(storeUrl);
+  const store = cliStore(storeUrl);
   const prefix = reportPrefix(runId);
   if (!(await store.exists(`${prefix}/report.json`))) throw new Error(`run ${runId} has no report yet (${store.urlOf(prefix)}/report.json): it is built by the pipeline's last stage`);
   fs.mkdirSync(path.join(dir, 'charts'), { recursive: true });

@@ -6,6 +6,7 @@ import { Problem } from '../../core/problem';
 import { storeFor } from '../artifacts';
 import { DatasetConfigError, DatasetEmptyError, DatasetRecordError } from '../datasets/errors';
 import { openDataset } from '../datasets/load-dataset';
+import { checkInputUrl } from '../store/allowlist';
 import { hasManifest, readManifest, writeManifest } from '../store/manifest';
 import { hashConfig } from '../store/config-hash';
 
@@ -36,7 +37,7 @@ export async function prepareProblems(input: { runId: string; dataset: DatasetCo
     }
     return { total: m.counts.total, parts: m.counts.parts, skippedRecords: m.counts.skippedRecords ?? 0 };
   }
-  const { problems, report } = problemSource(input.dataset);
+  const { problems, report } = problemSource(input.dataset, 'dataset.url');
   let total = 0;
   let part = 0;
   let buffer: Problem[] = [];
@@ -76,12 +77,16 @@ function heartbeat(details: number): void {
   }
 }
 
-/** A dataset config's problems, streamed from its file (or generated, for `demo`). */
-export function problemSource(dataset: DatasetConfig): { problems: AsyncIterable<Problem> | Iterable<Problem>; report?: { skipped: number } } {
+/**
+ * A dataset config's problems, streamed from its file (or generated, for `demo`). The file's URL
+ * came from the run config (`field` says where) and is refused unless this worker allows it.
+ */
+export function problemSource(dataset: DatasetConfig, field: string): { problems: AsyncIterable<Problem> | Iterable<Problem>; report?: { skipped: number } } {
   if (dataset.format === 'demo') {
     const demo = { seed: dataset.demo?.seed ?? 1, count: dataset.limit ?? dataset.demo?.count ?? 20, level: dataset.demo?.level ?? 'multi-step' };
     return { problems: generateDemoProblems(demo) };
   }
+  checkInputUrl(dataset.url!, field);
   return openDataset({
     url: dataset.url!,
     format: dataset.format,

@@ -32,7 +32,7 @@ export async function prepareTestSet(input: { runId: string; testSet: TestSet; s
   }
   const problems: Problem[] = [];
   try {
-    for await (const p of problemSource(input.testSet.dataset).problems) problems.push(p);
+    for await (const p of problemSource(input.testSet.dataset, `test set '${input.testSet.name}' dataset.url`).problems) problems.push(p);
   } catch (err) {
     if (err instanceof DatasetRecordError || err instanceof DatasetEmptyError || err instanceof DatasetConfigError) {
       throw ApplicationFailure.nonRetryable(`test set '${input.testSet.name}': ${err.message}`, err.name);

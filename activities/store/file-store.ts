@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
-import { validateKey, validatePrefix } from '../../core/keys';
+import { InvalidKeyError, validateKey, validatePrefix } from '../../core/keys';
 import type { ObjectStat } from './artifact-store';
 import { BaseStore } from './base-store';
 import { ArtifactNotFound } from './errors';
@@ -15,6 +15,20 @@ const TEMP_NAME = /^\..+\.[0-9a-f]{12}\.tmp$/;
 
 /** Errors that mean "there is no object under this key" (a parent is a file, or the key is a folder). */
 const MISSING = new Set(['ENOENT', 'ENOTDIR', 'EISDIR']);
+
+/**
+ * The path of `key` under `root`, refused unless it lies strictly inside root. Keys are validated
+ * before they get here; this is the second line, so no future path into this function can reach a
+ * file outside the store's folder.
+ */
+export function pathInside(root: string, key: string): string {
+  const path = resolve(root, ...key.split('/'));
+  const rel = relative(resolve(root), path);
+  if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+    throw new InvalidKeyError(key, `it resolves to ${path}, outside the store's folder ${root}`);
+  }
+  return path;
+}
 
 function isMissing(error: unknown): boolean {
   return MISSING.has((error as NodeJS.ErrnoException).code ?? '');
@@ -34,7 +48,7 @@ export class FileStore extends BaseStore {
   }
 
   private pathOf(key: string): string {
-    return join(this.root, ...validateKey(key).split('/'));
+    return pathInside(this.root, validateKey(key));
   }
 
   async put(key: string, body: Buffer | string): Promise<void> {
@@ -133,7 +147,7 @@ export class FileStore extends BaseStore {
   private async *walk(base: string, prefix: string): AsyncGenerator<string> {
     let entries;
     try {
-      entries = await readdir(join(this.root, ...base.split('/').filter(Boolean)), { withFileTypes: true });
+      entries = await readdir(base === '' ? this.root : pathInside(this.root, base.slice(0, -1)), { withFileTypes: true });
     } catch (error) {
       if (isMissing(error)) return;
       throw error;

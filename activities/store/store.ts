@@ -1,6 +1,7 @@
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ArtifactStore } from './artifact-store';
+import { validateKey } from '../../core/keys';
 import { InvalidStoreUrl } from './errors';
 import { FileStore } from './file-store';
 import { s3ClientFromEnv } from './s3-client';
@@ -12,15 +13,20 @@ export { ArtifactNotFound, ArtifactStoreError, InvalidStoreUrl, JsonlParseError,
 export { FileStore } from './file-store';
 export { S3Store } from './s3-store';
 
+/** What a store URL names, before any client is made: a folder, or a bucket and a key prefix. */
+export type StoreLocation = { scheme: 'file'; root: string } | { scheme: 's3'; bucket: string; prefix: string };
+
 /**
- * Opens the store a URL names: `file:///abs/dir` or `s3://bucket/prefix`. A plain path (no
- * scheme) is taken as a local folder, resolved against the working directory, for the CLI's sake.
+ * Parses a store URL the one way every caller reads it: `file:///abs/dir` or `s3://bucket/prefix`. A
+ * plain path (no scheme) is a local folder, resolved against the working directory, for the CLI's
+ * sake. `..` and `.` in a folder path are collapsed (the folder opened is the collapsed one); in an S3
+ * prefix they are refused, since S3 would keep them as part of the key.
  */
-export function openStore(url: string): ArtifactStore {
+export function parseStoreUrl(url: string): StoreLocation {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1]?.toLowerCase();
   if (scheme === undefined) {
     if (url.trim() === '') throw new InvalidStoreUrl(url, 'it is empty');
-    return new FileStore(isAbsolute(url) ? url : resolve(url));
+    return { scheme: 'file', root: resolve(url) };
   }
   if (scheme === 'file') {
     let path: string;
@@ -29,35 +35,47 @@ export function openStore(url: string): ArtifactStore {
     } catch (error) {
       throw new InvalidStoreUrl(url, (error as Error).message);
     }
-    return new FileStore(path.length > 1 ? path.replace(/\/+$/, '') : path);
+    return { scheme: 'file', root: path.length > 1 ? path.replace(/\/+$/, '') : path };
   }
   if (scheme === 's3') {
     const match = /^s3:\/\/([^/]+)(?:\/(.*))?$/i.exec(url);
     if (!match) throw new InvalidStoreUrl(url, 'no bucket name');
     const prefix = (match[2] ?? '').replace(/\/+$/, '');
-    try {
-      return new S3Store(s3ClientFromEnv(), match[1], prefix);
-    } catch (error) {
-      throw new InvalidStoreUrl(url, (error as Error).message);
+    if (prefix !== '') {
+      try {
+        validateKey(prefix);
+      } catch (error) {
+        throw new InvalidStoreUrl(url, (error as Error).message);
+      }
     }
+    return { scheme: 's3', bucket: match[1], prefix };
   }
   throw new InvalidStoreUrl(url, `unsupported scheme '${scheme}:'`);
 }
 
+/** Opens the store a URL names (see parseStoreUrl). */
+export function openStore(url: string): ArtifactStore {
+  const location = parseStoreUrl(url);
+  if (location.scheme === 'file') return new FileStore(location.root);
+  try {
+    return new S3Store(s3ClientFromEnv(), location.bucket, location.prefix);
+  } catch (error) {
+    throw new InvalidStoreUrl(url, (error as Error).message);
+  }
+}
+
 /** Splits the URL (or plain path) of one object, such as a dataset file, into its folder's store and its key. */
 export function openObject(url: string): { store: ArtifactStore; key: string } {
-  const s3 = /^s3:\/\/([^/]+)\/(.+)$/i.exec(url);
-  if (s3) {
-    const rest = s3[2];
-    const slash = rest.lastIndexOf('/');
-    if (slash === rest.length - 1) throw new InvalidStoreUrl(url, 'it names a folder, not an object');
-    const client = s3ClientFromEnv();
-    return slash === -1
-      ? { store: new S3Store(client, s3[1]), key: rest }
-      : { store: new S3Store(client, s3[1], rest.slice(0, slash)), key: rest.slice(slash + 1) };
+  const location = parseStoreUrl(url);
+  if (location.scheme === 'file') {
+    if (location.root === '/') throw new InvalidStoreUrl(url, 'it names a folder, not an object');
+    return { store: new FileStore(dirname(location.root)), key: basename(location.root) };
   }
-  const folder = openStore(url);
-  if (!(folder instanceof FileStore)) throw new InvalidStoreUrl(url, 'it names no object');
-  if (folder.root === '/' ) throw new InvalidStoreUrl(url, 'it names a folder, not an object');
-  return { store: new FileStore(dirname(folder.root)), key: basename(folder.root) };
+  if (location.prefix === '') throw new InvalidStoreUrl(url, 'it names no object');
+  if (url.endsWith('/')) throw new InvalidStoreUrl(url, 'it names a folder, not an object');
+  const slash = location.prefix.lastIndexOf('/');
+  return {
+    store: new S3Store(s3ClientFromEnv(), location.bucket, slash === -1 ? '' : location.prefix.slice(0, slash)),
+    key: location.prefix.slice(slash + 1),
+  };
 }

@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import { TrainJobInput, type DatasetName, type TrainJobResult } from '../../core/training';
 import { storeFor } from '../artifacts';
+import { checkInputKey } from '../store/input-store';
 import { findManifest } from '../store/manifest';
 import { finishedJob, jobIdentity } from './job-record';
 
@@ -40,6 +41,7 @@ export async function resolveTrainingData(input: ResolveDatasetsInput): Promise<
   for (const name of input.needed) {
     const key = keys[name];
     if (!key) throw ApplicationFailure.nonRetryable(`datasets.keys.${name}: required by the methods asked for`, 'NoDatasets');
+    checkInputKey(key, `datasets.keys.${name}`);
     if (!(await store.exists(key))) throw ApplicationFailure.nonRetryable(`datasets.keys.${name}: ${store.urlOf(key)} does not exist`, 'NoDatasets');
     if (counts[name] === 0) {
       throw ApplicationFailure.nonRetryable(`${store.urlOf(key)} has no records: the debate produced nothing to train ${name} on (see the run's stats.json)`, 'EmptyDataset');
