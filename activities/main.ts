@@ -9,3 +9,5 @@ export { masLines, scoreGenerations, writeEvaluation } from './evaluation/scores
 export { buildReport } from './report/build-report';
 export { recordPipeline, stageFinished } from './pipeline-records';
 export { nightlyModels, previousNight, recordNight } from './nightly';
+export { freezeRunConfig } from './run-config';
+export { taskQueuePollers } from './task-queue-check';

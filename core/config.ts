@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CHANGEABLE_FIELDS, isChangeable } from './config-diff';
 import { DemoLevel } from './demo-problems';
 import { LLM_QUEUE } from './task-queues';
 
@@ -119,6 +120,16 @@ export const JudgeConfig = z.strictObject({
   k: z.number().int().min(1).max(3).default(3),
 });
 
+/** Stop the run when too many of its latest problems fail (a 401 teacher should not "complete" 100k failures). */
+export const BreakerConfig = z.strictObject({
+  /** Fail the run once more than this share of the last `window` finished problems failed. */
+  maxFailureRate: z.number().min(0).max(1).default(0.5),
+  window: z.number().int().min(1).max(10_000).default(50),
+});
+
+/** Minutes (fractions allowed) a run waits for a worker on a queue it needs before it fails naming the queue. */
+export const NoWorkerTimeoutMinutes = z.number().positive().max(7 * 24 * 60).default(30);
+
 export const RunConfig = z
   .strictObject({
     runId: RunId,
@@ -139,8 +150,20 @@ export const RunConfig = z
     llmQueue: z.string().min(1).default(LLM_QUEUE),
     /** Base of every sampling seed, so a repeated run asks exactly the same questions (and hits the cache). */
     seed: z.number().int().nonnegative().default(0),
+    noWorkerTimeoutMinutes: NoWorkerTimeoutMinutes,
+    breaker: BreakerConfig.default(BreakerConfig.parse({})),
+    /**
+     * Fields (dotted paths) this start may change from the config the run was first started with;
+     * any other difference is refused. Not part of the frozen config.
+     */
+    allowConfigChange: z.array(z.string().min(1)).optional(),
   })
   .superRefine((c, ctx) => {
+    for (const [i, path] of (c.allowConfigChange ?? []).entries()) {
+      if (!isChangeable(path)) {
+        ctx.addIssue({ code: 'custom', path: ['allowConfigChange', i], message: `'${path}' can never change within a run (it changes what the run computes); use a new run id. Changeable: ${CHANGEABLE_FIELDS.join(', ')}` });
+      }
+    }
     const window = c.teacher.contextWindow;
     if (window !== undefined && c.teacher.maxTokens >= window) {
       ctx.addIssue({ code: 'custom', path: ['teacher', 'maxTokens'], message: `${c.teacher.maxTokens} leaves no room for a prompt in teacher.contextWindow ${window}` });
