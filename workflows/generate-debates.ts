@@ -1,18 +1,23 @@
 import {
-  ApplicationFailure, allHandlersFinished, condition, continueAsNew, log, ParentClosePolicy, patched, proxyActivities,
-  setHandler, sleep, startChild, upsertSearchAttributes, workflowInfo,
+  ApplicationFailure, allHandlersFinished, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation,
+  log, ParentClosePolicy, patched, proxyActivities, setCurrentDetails, setHandler, sleep, startChild, upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { z } from 'zod';
 import type * as debateActivities from '../activities/debate';
 import type * as datasetActivities from '../activities/datasets/build-datasets';
+import type * as mainActivities from '../activities/main';
 import { RunConfig } from '../core/config';
 import type { Problem } from '../core/problem';
 import { PROGRESS, RUN_ID, STAGE } from '../core/search-attributes';
 import { debateWorkflowId } from '../core/ids';
+import { debateTimeoutMs } from '../core/run-timeouts';
+import { breakerFailure, recordOutcome } from './breaker';
 import { debateProblem } from './debate-problem';
 import { parseInput } from './parse-input';
 import { GenerateProgress, problemDone, ProblemOutcome, ProblemOutcomeSignal, progressQuery } from './signals';
+import { waitForWorkers } from './wait-for-workers';
 
 // Ids derived from the run id, so a re-run with the same id finds its own earlier work.
 export { debateWorkflowId, generateWorkflowId } from '../core/ids';
@@ -43,6 +48,8 @@ const ChainState = z.object({
   countedParts: z.number().int(),
   inFlight: z.array(z.string()),
   counters: Counters,
+  /** The failure-rate breaker's window: null for a problem done, else its failure's root message. */
+  recent: z.array(z.string().nullable()).default([]),
 });
 type ChainState = z.infer<typeof ChainState>;
 
@@ -52,6 +59,10 @@ const { prepareProblems } = proxyActivities<typeof debateActivities>({
   retry: { maximumAttempts: 10 },
 });
 const { problemsPage, settleInFlight } = proxyActivities<typeof debateActivities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { maximumAttempts: 10 },
+});
+const { freezeRunConfig } = proxyActivities<typeof mainActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 10 },
 });
@@ -67,6 +78,11 @@ const { buildDatasets } = proxyActivities<typeof datasetActivities>({
  * workflow task, so those were two to three history events per finished problem).
  */
 const QUIET_LOOP = 'quiet-loop';
+/**
+ * The run's config frozen at its first start and carried parsed over continue-as-new, a check for llm
+ * workers, debate children with a timeout, the failure-rate breaker, and cancel reaching the children.
+ */
+const RUN_INTEGRITY = 'run-integrity';
 
 export type GenerateDebatesInput = z.input<typeof RunConfig> & { chain?: ChainState };
 
@@ -76,6 +92,7 @@ export type GenerateDebatesInput = z.input<typeof RunConfig> & { chain?: ChainSt
  * with the same run id, it skips every problem whose debate is already stored.
  */
 export async function generateDebates(rawInput: GenerateDebatesInput) {
+  const integrity = patched(RUN_INTEGRITY);
   const { chain: rawChain, ...rawConfig } = (rawInput ?? {}) as GenerateDebatesInput;
   const parsed = RunConfig.safeParse(rawConfig);
   if (!parsed.success) {
@@ -83,6 +100,7 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     throw ApplicationFailure.nonRetryable(`generateDebates: invalid input: ${problems}`, 'InvalidWorkflowInput');
   }
   const config = parsed.data;
+  const { allowConfigChange, ...frozenConfig } = config;
   const storeArg = config.store ? { store: config.store } : {};
   let stage: GenerateProgress['stage'] = 'prepare';
   upsertSearchAttributes([{ key: RUN_ID, value: config.runId }, { key: STAGE, value: stage }]);
@@ -91,15 +109,19 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
   if (rawChain) {
     state = parseInput(ChainState, rawChain, 'generateDebates (chain)');
   } else {
+    // Refused before any work when a field other than those listed in allowConfigChange differs from the first start.
+    if (integrity) await freezeRunConfig({ runId: config.runId, config: frozenConfig, ...(allowConfigChange ? { allowConfigChange } : {}), ...storeArg });
     const prepared = await prepareProblems({ runId: config.runId, dataset: config.dataset, ...storeArg });
-    state = { total: prepared.total, parts: prepared.parts, nextPart: 0, nextFrom: 0, countedParts: 0, inFlight: [], counters: Counters.parse({}) };
+    state = { total: prepared.total, parts: prepared.parts, nextPart: 0, nextFrom: 0, countedParts: 0, inFlight: [], counters: Counters.parse({}), recent: [] };
   }
   const c = state.counters;
   const inFlight = new Set(state.inFlight);
 
+  let waiting: string | null = null;
   const progress = (): GenerateProgress => ({
     runId: config.runId,
     stage,
+    waiting,
     total: state.total,
     done: c.done,
     failed: c.failed,
@@ -114,9 +136,16 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     failures: c.failures,
   });
   setHandler(progressQuery, progress);
+  let tripped: ApplicationFailure | null = null;
+  const outcome = (failure: string | null): void => {
+    if (!integrity) return;
+    recordOutcome(state.recent, failure, config.breaker.window);
+    tripped ??= breakerFailure(state.recent, config.breaker);
+  };
   const recordFailure = (problemId: string, error: string): void => {
     c.failed++;
     if (c.failures.length < 20) c.failures.push({ problemId, error: error.slice(0, 500) });
+    outcome(error);
   };
   let lastHeard = Date.now(); // workflow time: deterministic on replay
   setHandler(problemDone, (raw: ProblemOutcome) => {
@@ -128,6 +157,7 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     if (!inFlight.delete(o.problemId)) return; // a duplicate, or from a problem this chain did not start
     if (!o.ok) return recordFailure(o.problemId, o.error ?? 'unknown error');
     c.done++;
+    outcome(null);
     c.calls += o.usage.calls;
     c.promptTokens += o.usage.promptTokens;
     c.completionTokens += o.usage.completionTokens;
@@ -140,6 +170,18 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     c.callsSaved += o.callsSaved;
   });
 
+  if (integrity && !rawChain) {
+    await waitForWorkers({
+      taskQueue: config.llmQueue, role: 'llm', timeoutMinutes: config.noWorkerTimeoutMinutes,
+      show: (line) => {
+        if (line === waiting) return;
+        waiting = line;
+        stage = line ? 'waiting' : 'prepare';
+        upsertSearchAttributes([{ key: STAGE, value: stage }]);
+        setCurrentDetails(line ?? '');
+      },
+    });
+  }
   stage = 'debate';
   upsertSearchAttributes([{ key: STAGE, value: stage }]);
   const parentWorkflowId = workflowInfo().workflowId;
@@ -151,7 +193,11 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
   // earlier execution before this one knew of it): settle it from its artifact and its status.
   const settle = async (): Promise<void> => {
     const settled = await settleInFlight({ runId: config.runId, problemIds: [...inFlight], ...storeArg });
-    for (const id of settled.done) if (inFlight.delete(id)) c.done++;
+    for (const id of settled.done) {
+      if (!inFlight.delete(id)) continue;
+      c.done++;
+      outcome(null);
+    }
     for (const f of settled.failed) if (inFlight.delete(f.problemId)) recordFailure(f.problemId, f.error);
   };
 
@@ -161,7 +207,9 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     try {
       await startChild(debateProblem, {
         workflowId: debateWorkflowId(config.runId, problem.id),
+        // Abandoned, so that continue-as-new leaves it running; a cancel of the run cancels it (stopInFlight).
         parentClosePolicy: ParentClosePolicy.ABANDON,
+        ...(integrity ? { workflowExecutionTimeout: debateTimeoutMs({ ...config.debate, maxTokens: config.teacher.maxTokens }) } : {}),
         args: [{
           runId: config.runId, problem, teacher: config.teacher, debate: config.debate, verifier: config.verifier,
           judge: config.judge, seed: config.seed, llmQueue: config.llmQueue, ...storeArg, parentWorkflowId,
@@ -173,6 +221,18 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     }
   };
 
+  // A cancelled or broken run cancels the children it abandoned to continue-as-new, and says what it kept.
+  const stopInFlight = (end: 'cancelled' | 'failed'): Promise<void> => CancellationScope.nonCancellable(async () => {
+    const ids = [...inFlight];
+    await Promise.all(ids.map((id) => getExternalWorkflowHandle(debateWorkflowId(config.runId, id)).cancel().catch(() => undefined)));
+    stage = end;
+    upsertSearchAttributes([{ key: STAGE, value: end }]);
+    const kept = `${end}: ${c.done + c.alreadyDone} of ${state.total} problems debated, kept in the store (runs/${config.runId}/debates); `
+      + `${c.failed} failed; ${ids.length} in flight cancelled. Start run ${config.runId} again to go on.`;
+    setCurrentDetails(kept);
+    log.info(kept);
+  });
+
   const settleMs = config.settleAfterSeconds * 1000;
   const progressShare = (): number => (state.total ? (c.done + c.alreadyDone) / state.total : 1);
   const quiet = patched(QUIET_LOOP);
@@ -181,64 +241,72 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
   const armSettle = (ms: number): void => void sleep(Math.max(1000, ms)).then(() => (settleDue = true));
   if (quiet) armSettle(settleMs);
 
-  for (;;) {
-    if (buffer.length === 0 && state.nextPart < state.parts) {
-      bufferPart = state.nextPart;
-      const page = await problemsPage({ runId: config.runId, part: state.nextPart, from: state.nextFrom, ...storeArg });
-      if (state.nextPart >= state.countedParts) {
-        c.alreadyDone += page.alreadyDone;
-        state.countedParts = state.nextPart + 1;
-      }
-      state.nextPart++;
-      state.nextFrom = 0;
-      buffer = page.todo.filter((t) => !inFlight.has(t.problem.id));
-      continue;
-    }
-    const batch: Problem[] = [];
-    while (buffer.length && inFlight.size + batch.length < config.window && started + batch.length < config.childrenPerExecution) {
-      batch.push(buffer.shift()!.problem);
-    }
-    await Promise.all(batch.map(start));
-
-    const finished = () => buffer.length === 0 && state.nextPart >= state.parts && inFlight.size === 0;
-    const mustRollOver = () => started >= config.childrenPerExecution || workflowInfo().continueAsNewSuggested;
-    const canStart = () => inFlight.size < config.window && (buffer.length > 0 || state.nextPart < state.parts);
-    if (quiet) {
-      await condition(() => finished() || mustRollOver() || canStart() || settleDue);
-      if (settleDue) {
-        settleDue = false;
-        // With children in flight and no signal for this long, ask Temporal which of them have closed.
-        const silent = Date.now() - lastHeard;
-        if (silent >= settleMs && inFlight.size > 0) {
-          await settle();
-          lastHeard = Date.now();
+  let built: Awaited<ReturnType<typeof buildDatasets>>;
+  try {
+    for (;;) {
+      if (buffer.length === 0 && state.nextPart < state.parts) {
+        bufferPart = state.nextPart;
+        const page = await problemsPage({ runId: config.runId, part: state.nextPart, from: state.nextFrom, ...storeArg });
+        if (state.nextPart >= state.countedParts) {
+          c.alreadyDone += page.alreadyDone;
+          state.countedParts = state.nextPart + 1;
         }
-        armSettle(silent >= settleMs ? settleMs : settleMs - silent);
+        state.nextPart++;
+        state.nextFrom = 0;
+        buffer = page.todo.filter((t) => !inFlight.has(t.problem.id));
+        continue;
       }
-      const percent = Math.floor(100 * progressShare());
-      if (percent !== upserted) {
-        upserted = percent;
+      const batch: Problem[] = [];
+      while (buffer.length && inFlight.size + batch.length < config.window && started + batch.length < config.childrenPerExecution) {
+        batch.push(buffer.shift()!.problem);
+      }
+      await Promise.all(batch.map(start));
+
+      const finished = () => buffer.length === 0 && state.nextPart >= state.parts && inFlight.size === 0;
+      const mustRollOver = () => started >= config.childrenPerExecution || workflowInfo().continueAsNewSuggested;
+      const canStart = () => inFlight.size < config.window && (buffer.length > 0 || state.nextPart < state.parts);
+      if (quiet) {
+        await condition(() => finished() || mustRollOver() || canStart() || settleDue || tripped !== null);
+        if (settleDue) {
+          settleDue = false;
+          // With children in flight and no signal for this long, ask Temporal which of them have closed.
+          const silent = Date.now() - lastHeard;
+          if (silent >= settleMs && inFlight.size > 0) {
+            await settle();
+            lastHeard = Date.now();
+          }
+          armSettle(silent >= settleMs ? settleMs : settleMs - silent);
+        }
+        const percent = Math.floor(100 * progressShare());
+        if (percent !== upserted) {
+          upserted = percent;
+          upsertSearchAttributes([{ key: PROGRESS, value: progressShare() }]);
+        }
+      } else {
+        const moved = await condition(() => finished() || mustRollOver() || canStart(), settleMs);
+        if (!moved && inFlight.size > 0) await settle();
         upsertSearchAttributes([{ key: PROGRESS, value: progressShare() }]);
       }
-    } else {
-      const moved = await condition(() => finished() || mustRollOver() || canStart(), settleMs);
-      if (!moved && inFlight.size > 0) await settle();
-      upsertSearchAttributes([{ key: PROGRESS, value: progressShare() }]);
+      if (tripped) throw tripped;
+      if (finished()) break;
+      if (mustRollOver()) {
+        await condition(allHandlersFinished);
+        // Continue inside the part the buffer came from, after the problems this chain already started.
+        const next: ChainState = buffer.length
+          ? { ...state, nextPart: bufferPart, nextFrom: buffer[0].position, inFlight: [...inFlight], counters: c }
+          : { ...state, inFlight: [...inFlight], counters: c };
+        // The parsed config, so that a default changed by a deploy never applies in the middle of a run.
+        await continueAsNew<typeof generateDebates>({ ...(integrity ? frozenConfig : rawConfig), chain: next } as GenerateDebatesInput);
+      }
     }
-    if (finished()) break;
-    if (mustRollOver()) {
-      await condition(allHandlersFinished);
-      // Continue inside the part the buffer came from, after the problems this chain already started.
-      const next: ChainState = buffer.length
-        ? { ...state, nextPart: bufferPart, nextFrom: buffer[0].position, inFlight: [...inFlight], counters: c }
-        : { ...state, inFlight: [...inFlight], counters: c };
-      await continueAsNew<typeof generateDebates>({ ...rawConfig, chain: next } as GenerateDebatesInput);
-    }
-  }
 
-  stage = 'build';
-  upsertSearchAttributes([{ key: STAGE, value: stage }]);
-  const built = await buildDatasets({ runId: config.runId, includeReasoning: config.datasets.includeReasoning, ...storeArg });
+    stage = 'build';
+    upsertSearchAttributes([{ key: STAGE, value: stage }]);
+    built = await buildDatasets({ runId: config.runId, includeReasoning: config.datasets.includeReasoning, ...storeArg });
+  } catch (err) {
+    if (integrity && (isCancellation(err) || err === tripped)) await stopInFlight(isCancellation(err) ? 'cancelled' : 'failed');
+    throw err;
+  }
   stage = 'done';
   upsertSearchAttributes([{ key: STAGE, value: stage }, { key: PROGRESS, value: 1 }]);
   await condition(allHandlersFinished);

@@ -27,7 +27,9 @@ export const ProblemOutcomeSignal = z.object({
 
 export interface GenerateProgress {
   runId: string;
-  stage: 'prepare' | 'debate' | 'build' | 'done';
+  stage: 'prepare' | 'waiting' | 'debate' | 'build' | 'done' | 'cancelled' | 'failed';
+  /** While the run waits for a worker on a queue it needs: which ("waiting for llm workers on queue X"). */
+  waiting: string | null;
   total: number;
   done: number;
   failed: number;
