@@ -9,6 +9,7 @@ import { registerTrain } from './train';
 import { registerCancel } from './cancel';
 import { registerSchedule } from './schedule';
 import { registerRun } from './run';
+import { registerCodecServer } from './codec-server';
 
 /** The `agentark` command. Each subcommand lives in its own file and registers itself here. */
 export function buildProgram(): Command {
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerCancel(program);
   registerSchedule(program);
   registerRun(program);
+  registerCodecServer(program);
   return program;
 }
 

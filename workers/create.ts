@@ -5,6 +5,7 @@ import { teacherEndpoints } from '../activities/llm/endpoints';
 import * as mainActivities from '../activities/main';
 import { LLM_QUEUE, MAIN_QUEUE } from '../core/task-queues';
 import { createGpuWorker, progressClient } from './gpu-worker';
+import { dataConverter } from './codec';
 import { startTelemetry } from './telemetry';
 import { temporalEnv } from './temporal-env';
 
@@ -21,6 +22,7 @@ export async function createMainWorker(opts: { connection: NativeConnection; tas
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_TASK_QUEUE ?? MAIN_QUEUE,
     workflowsPath: require.resolve('../workflows'),
+    dataConverter: dataConverter(),
     activities: mainActivities,
     maxConcurrentActivityTaskExecutions: Number(process.env.AGENTARK_MAIN_CONCURRENCY ?? 32),
   });
@@ -49,6 +51,7 @@ export async function createLlmWorker(opts: {
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_LLM_QUEUE ?? LLM_QUEUE,
+    dataConverter: dataConverter(),
     activities: createLlmActivities({ concurrency, ...(opts.onCall ? { onCall: opts.onCall } : {}) }),
     // More activities than call slots: an activity holds its slot until its last call ends, so with
     // only as many activities as calls the limiter would run dry at the end of every round.

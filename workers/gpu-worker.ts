@@ -7,6 +7,7 @@ import { planSlots, SlotPool, trainerPython, type SlotPlan } from '../activities
 import { GPU_QUEUE } from '../core/task-queues';
 import { TRAIN_PROGRESS_SIGNAL } from '../core/training';
 import { stateDir } from '../infra/dev/paths';
+import { dataConverter } from './codec';
 import { temporalEnv } from './temporal-env';
 
 /**
@@ -64,6 +65,7 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<GpuWorker
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_GPU_QUEUE ?? GPU_QUEUE,
+    dataConverter: dataConverter(),
     activities: trainer.activities,
     maxConcurrentActivityTaskExecutions: plan.slots,
     // A trainer stopped by SIGTERM gets this long to checkpoint and upload before the worker gives up on it.
@@ -78,6 +80,7 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<GpuWorker
 /** A client for the job's progress signals, from the standard environment. */
 export async function progressClient(): Promise<{ client: Client; close: () => Promise<void> }> {
   const env = temporalEnv();
+  const converter = dataConverter();
   const connection = await Connection.connect(env.connection);
-  return { client: new Client({ connection, namespace: env.namespace }), close: () => connection.close() };
+  return { client: new Client({ connection, namespace: env.namespace, dataConverter: converter }), close: () => connection.close() };
 }

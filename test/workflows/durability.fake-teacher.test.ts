@@ -10,6 +10,7 @@ import { startService, stopService } from '../../infra/dev/background-process';
 import { temporalSpec } from '../../infra/dev/services';
 import { repoRoot } from '../../infra/dev/paths';
 import { openStore } from '../../activities/store/store';
+import { dataConverter } from '../../workers/codec';
 import { generateWorkflowId, type generateDebates } from '../../workflows/generate-debates';
 import { progressQuery } from '../../workflows/signals';
 
@@ -38,7 +39,7 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
 
   const connectClient = async (): Promise<{ client: Client; connection: Connection }> => {
     const connection = await Connection.connect({ address: `127.0.0.1:${temporalPort}` });
-    return { client: new Client({ connection }), connection };
+    return { client: new Client({ connection, dataConverter: dataConverter() }), connection };
   };
 
   const spawnWorker = (kind: 'main' | 'llm'): ChildProcess => {
