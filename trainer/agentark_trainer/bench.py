@@ -198,7 +198,7 @@ def bench_prm(cfg: BenchConfig, ids, stage: int, device, peak) -> dict:
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    block = sum(p.numel() for p in prm.transformer_blocks(rm.backbone)[-1].parameters())
+    block = sum(p.numel() for p in models.decoder_layers(rm.backbone)[-1].parameters())
     fpt = flops_prm_stage1(s, block, T) if stage == 1 else flops_prm_stage2(s, T)
     out = _report(B * T, _time(step, cfg, device), fpt, peak, device)
     out["trainable_params"] = sum(p.numel() for p in params)

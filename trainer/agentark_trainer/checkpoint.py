@@ -1,7 +1,8 @@
 """Checkpoints: written to a temp folder, then renamed, so a folder named step-N is always complete.
 
 Layout of ``<output_dir>/checkpoints/step-00000012/``:
-  state.pt          model (trainable module's state_dict), optimizer, scheduler, job extras
+  state.pt          model (trainable module's state_dict), optimizer, scheduler, job extras; under FSDP the
+                    full state, gathered to rank 0, so any world size resumes from it
   rng-rank<R>.pt    RNG states of each rank (python, numpy, torch, cuda)
   meta.json         {"step", "job", "complete": true} - written last, before the rename
 The data position is the step: every job derives its data order from (seed, epoch), so step N
@@ -19,6 +20,7 @@ from typing import Any, Optional
 
 import torch
 
+from . import parallel
 from .runtime import Runtime, rng_state, set_rng_state
 from .config import ConfigError
 
@@ -84,10 +86,12 @@ def save(rt: Runtime, output_dir: str, step: int, job: str, model: torch.nn.Modu
         os.makedirs(tmp)
     rt.barrier()
     torch.save(rng_state(), os.path.join(tmp, f"rng-rank{rt.rank}.pt"))
+    model_sd = parallel.model_state(model)  # sharded: gathered to rank 0 (every rank takes part)
+    optim_sd = parallel.optimizer_state(model, optimizer)
     if rt.is_main:
         torch.save({
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
+            "model": model_sd,
+            "optimizer": optim_sd,
             "scheduler": scheduler.state_dict() if scheduler is not None else None,
             "extra": extra or {},
             "step": step,
@@ -108,9 +112,7 @@ def save(rt: Runtime, output_dir: str, step: int, job: str, model: torch.nn.Modu
 
 def load(rt: Runtime, path: str, model: torch.nn.Module, optimizer=None, scheduler=None) -> dict[str, Any]:
     state = torch.load(os.path.join(path, "state.pt"), map_location="cpu", weights_only=False)
-    model.load_state_dict(state["model"])
-    if optimizer is not None:
-        optimizer.load_state_dict(state["optimizer"])
+    parallel.load_state(model, optimizer, state["model"], state["optimizer"] if optimizer is not None else None)
     if scheduler is not None and state["scheduler"] is not None:
         scheduler.load_state_dict(state["scheduler"])
     rng_file = os.path.join(path, f"rng-rank{rt.rank}.pt")

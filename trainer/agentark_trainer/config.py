@@ -79,6 +79,9 @@ class TrainConfig:
     log_every: int = 1
     checkpoint_every: int = 50  # optimizer steps; 0 = only on SIGTERM (a crash then loses the whole job)
     keep_checkpoints: int = 2
+    # across ranks (torchrun): ddp replicates the model on every rank; fsdp shards parameters, gradients and
+    # optimizer states (FSDP2), float32 master weights with compute in model.dtype (parallel.py)
+    parallel: Literal["ddp", "fsdp"] = "ddp"
 
     def validate(self, prefix: str = "") -> None:
         p = (prefix + ".") if prefix else ""

@@ -35,7 +35,7 @@ from typing import Callable, Optional
 
 import torch
 
-from . import checker, data, logprobs, loop, models
+from . import checker, data, logprobs, loop, models, parallel
 from .config import GrpoConfig, to_dict
 from .runtime import Runtime, seed_everything
 
@@ -126,6 +126,10 @@ class PolicyLogprobs(torch.nn.Module):
     def forward(self, ids, attn, n_prompt: int, temperature: float):
         return token_logprobs(self.lm, ids, attn, n_prompt, temperature, self.chunk)
 
+    def generate(self, **kw):
+        """The policy's generate, through this module (so a sharded policy gathers its root first)."""
+        return self.lm.generate(**kw)
+
 
 # ----------------------------------------------------------------------------- the job
 
@@ -156,13 +160,13 @@ def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None,
     policy into the module that trains (default PolicyLogprobs; ppo adds its value head)."""
     seed_everything(cfg.seed)  # the same initial weights on every rank (random init of an arch included)
     records = data.load_grpo(cfg.data)
-    lm, tok = models.load(cfg.model)
+    lm, tok = models.load(parallel.master_spec(cfg))
     lm.to(rt.device)
     ref = None
     if cfg.lora is not None:
         lm = models.apply_lora(lm, cfg.lora)
-    elif cfg.beta > 0:
-        ref = copy.deepcopy(lm).eval()
+    elif cfg.beta > 0:  # in model.dtype (under FSDP the policy's master copy is float32)
+        ref = copy.deepcopy(lm).to(models.DTYPES[cfg.model.dtype]).eval()
         for p in ref.parameters():
             p.requires_grad_(False)
     prm = prm_tok = None
@@ -178,9 +182,9 @@ def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None,
     sampler = data.Sampler(len(records), cfg.batch_size * cfg.grad_accum * rt.world_size, cfg.seed)
     total = cfg.max_steps or cfg.epochs * sampler.steps_per_epoch()
     module = (trainable or (lambda m: PolicyLogprobs(m, cfg.logprob_chunk)))(lm).to(rt.device)
+    policy = parallel.wrap(rt, cfg, module)
     optimizer = loop.build_optimizer(cfg, [p for p in module.parameters() if p.requires_grad])
     scheduler = loop.build_scheduler(cfg, optimizer, total * cfg.updates_per_batch)
-    policy = loop.wrap_ddp(rt, module)
     seed_everything(cfg.seed + rt.rank)  # ranks sample different completions
     return GrpoState(cfg, rt, tok, lm, module, policy, ref, prm, prm_tok, prm_meta, records, sampler, optimizer, scheduler,
                      total, reward_fn)
@@ -200,11 +204,12 @@ def rollout(st: GrpoState, idx: list[int]) -> dict:
     st.lm.eval()
     chunk = cfg.generation_batch_size or len(rows)
     outs = []
-    for b in range(0, len(rows), chunk):
-        outs.append(st.lm.generate(
-            input_ids=ids[b:b + chunk], attention_mask=attn[b:b + chunk], do_sample=True,
-            temperature=cfg.temperature, top_p=cfg.top_p, top_k=0, max_new_tokens=cfg.max_new_tokens,
-            pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, use_cache=True))
+    with parallel.generation(st.module):
+        for b in range(0, len(rows), chunk):
+            outs.append(st.module.generate(
+                input_ids=ids[b:b + chunk], attention_mask=attn[b:b + chunk], do_sample=True,
+                temperature=cfg.temperature, top_p=cfg.top_p, top_k=0, max_new_tokens=cfg.max_new_tokens,
+                pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, use_cache=True))
     width = max(o.shape[1] for o in outs)
     seq = torch.cat([torch.nn.functional.pad(o, (0, width - o.shape[1]), value=tok.pad_token_id) for o in outs])
     n_prompt = ids.shape[1]
@@ -284,7 +289,7 @@ def behaviour_logprobs(st: GrpoState, batch: dict) -> dict:
     cfg = st.cfg
     args = (batch["ids"], batch["attn"], batch["n_prompt"], cfg.temperature)
     st.lm.eval()
-    batch["old_logp"] = token_logprobs(st.lm, *args, cfg.logprob_chunk) if cfg.updates_per_batch > 1 else None
+    batch["old_logp"] = st.policy(*args) if cfg.updates_per_batch > 1 else None
     batch["ref_logp"] = reference_logprobs(st, batch)
     return batch
 
@@ -312,7 +317,7 @@ def update(st: GrpoState, batches: list[dict]) -> dict:
         st.lm.train()
         for i, b in enumerate(batches):
             sync = i == len(batches) - 1
-            with loop.accumulation_context(rt, st.policy, sync):
+            with parallel.accumulation_context(rt, st.policy, sync):
                 logp = st.policy(b["ids"], b["attn"], b["n_prompt"], cfg.temperature)
                 old = b["old_logp"] if b["old_logp"] is not None else logp.detach()
                 loss, stats = policy_loss(logp, old, b["ref_logp"], b["adv"], b["loss_mask"], cfg.epsilon, cfg.beta,
@@ -380,5 +385,6 @@ def main(cfg: GrpoConfig, rt: Runtime, resume: str | None, reward_fn: Optional[R
                      lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
                      extra_start={"prompts": len(st.records), "group_size": cfg.group_size,
                                   "reward": "custom" if reward_fn else ("prm" if st.prm is not None else "verifiable"),
-                                  "checker": f"{checker.CHECKER} {checker.version()}"})
+                                  "checker": f"{checker.CHECKER} {checker.version()}"},
+                     root=st.policy)
     return {"output": final, "steps": st.total_steps}

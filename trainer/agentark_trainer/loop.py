@@ -6,7 +6,6 @@ step, on this rank's share of the global batch) and ``write_final(folder)``. The
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import signal
@@ -15,9 +14,8 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 import torch
-from torch.nn.parallel import DistributedDataParallel as DDP
 
-from . import checkpoint, tracking
+from . import checkpoint, parallel, tracking
 from .events import emit
 from .runtime import Runtime, current_memory_bytes, peak_memory_bytes
 
@@ -51,24 +49,10 @@ def build_scheduler(cfg, optimizer, total_steps: int):
     return get_scheduler(name, optimizer, num_warmup_steps=cfg.warmup_steps, num_training_steps=total_steps)
 
 
-def wrap_ddp(rt: Runtime, module: torch.nn.Module) -> torch.nn.Module:
-    if not rt.distributed:
-        return module
-    ids = [rt.device.index] if rt.device.type == "cuda" else None
-    return DDP(module, device_ids=ids)
-
-
 def backward(rt: Runtime, loss: torch.Tensor) -> None:
-    """Backward of a loss already normalised by a *global* count: DDP averages gradients over ranks,
-    so scale by the world size to get the gradient of the global sum."""
+    """Backward of a loss already normalised by a *global* count: DDP and FSDP average gradients over
+    ranks, so scale by the world size to get the gradient of the global sum."""
     (loss * rt.world_size).backward()
-
-
-def accumulation_context(rt: Runtime, module: torch.nn.Module, sync: bool):
-    """DDP's no_sync() on micro-batches before the last of an optimizer step (gradients all-reduce once)."""
-    if rt.distributed and not sync:
-        return module.no_sync()
-    return contextlib.nullcontext()
 
 
 def optimizer_step(cfg, params, optimizer, scheduler) -> float:
@@ -76,13 +60,15 @@ def optimizer_step(cfg, params, optimizer, scheduler) -> float:
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    return float(norm)
+    return parallel.as_float(norm)
 
 
 def run(job: str, cfg, rt: Runtime, module: torch.nn.Module, optimizer, scheduler, total_steps: int,
         step_fn: Callable[[int], StepResult], write_final: Callable[[str], None], resume: Optional[str],
-        extra_start: Optional[dict] = None) -> str:
-    """Train from the resume point to total_steps; returns the final/ folder."""
+        extra_start: Optional[dict] = None, root: Optional[torch.nn.Module] = None) -> str:
+    """Train from the resume point to total_steps; returns the final/ folder. ``module`` is what checkpoints
+    hold; ``root`` the module parallel.wrap wrapped or sharded (default ``module``), gathered while final/ is
+    written."""
     start = 0
     ckpt = checkpoint.find_resume(cfg.output_dir, resume)
     if ckpt:
@@ -124,6 +110,7 @@ def run(job: str, cfg, rt: Runtime, module: torch.nn.Module, optimizer, schedule
         signal.signal(signal.SIGTERM, previous)
 
     final = os.path.join(cfg.output_dir, "final")
-    checkpoint.publish_dir(rt, final, write_final)
+    with parallel.gathered(root if root is not None else module):
+        checkpoint.publish_dir(rt, final, write_final)
     emit("checkpoint", job=job, step=total_steps, path=os.path.abspath(final), final=True)
     return os.path.abspath(final)

@@ -192,13 +192,28 @@ def save_student(lm, tok, folder: str, lora: bool, merge: bool) -> None:
         else:
             lm.save_pretrained(folder + "/adapter")
             lm = copy.deepcopy(lm).unload()
-    lm.save_pretrained(folder)
+    from .parallel import state_for_save
+
+    state = state_for_save(lm)
+    if state:  # gathered from FSDP shards in the compute dtype, not the float32 masters' dtype the config has
+        lm.config.dtype = next(iter(state.values())).dtype
+    lm.save_pretrained(folder, state_dict=state)
     tok.save_pretrained(folder)
 
 
 def backbone_of(model):
     """The transformer without its LM head (Qwen3Model, LlamaModel, ...)."""
     return model.base_model if hasattr(model, "base_model") else model.model
+
+
+def decoder_layers(module: torch.nn.Module) -> torch.nn.ModuleList:
+    """The decoder layers of the transformer inside ``module`` (``layers`` of Qwen3Model, LlamaModel, ...),
+    whatever wraps it (a causal LM, a reward model, a loss module, peft)."""
+    for m in module.modules():
+        layers = getattr(m, "layers", None)
+        if getattr(m, "config", None) is not None and isinstance(layers, torch.nn.ModuleList):
+            return layers
+    raise ValueError(f"cannot find the decoder layers of {type(module).__name__}")
 
 
 def count_params(model) -> int:

@@ -24,7 +24,7 @@ from typing import Optional
 import torch
 from safetensors.torch import save_file
 
-from . import checker, grpo, logprobs, loop, models
+from . import checker, grpo, logprobs, loop, models, parallel
 from .config import PpoConfig, to_dict
 from .runtime import Runtime
 
@@ -80,18 +80,16 @@ def value_loss(values, old_values, returns, mask, clip: float, denom: float):
 # ----------------------------------------------------------------------------- the model
 
 
-class PolicyWithValue(torch.nn.Module):
+class PolicyWithValue(grpo.PolicyLogprobs):
     """The policy and its value head as one module (so DDP and checkpoints see both): forward gives the
     completion's log-probs and values, [N, T] each, from one pass of the backbone."""
 
     def __init__(self, lm: torch.nn.Module, chunk: int = logprobs.DEFAULT_CHUNK):
-        super().__init__()
-        self.lm = lm
+        super().__init__(lm, chunk)
         hidden = models.inner_model(lm).config.hidden_size
         self.value_head = torch.nn.Linear(hidden, 1)
         torch.nn.init.normal_(self.value_head.weight, std=hidden ** -0.5)
         torch.nn.init.zeros_(self.value_head.bias)
-        self.chunk = chunk
 
     def forward(self, ids, attn, n_prompt: int, temperature: float):
         inner = models.inner_model(self.lm)
@@ -123,7 +121,7 @@ def behaviour(st: grpo.GrpoState, batch: dict) -> dict:
     the advantages and returns by GAE."""
     cfg = st.cfg
     st.module.eval()
-    batch["old_logp"], batch["old_values"] = st.module(batch["ids"], batch["attn"], batch["n_prompt"],
+    batch["old_logp"], batch["old_values"] = st.policy(batch["ids"], batch["attn"], batch["n_prompt"],
                                                        cfg.temperature)
     batch["ref_logp"] = grpo.reference_logprobs(st, batch)
     rewards = final_token_rewards(batch["rewards"], batch["mask"])
@@ -140,7 +138,7 @@ def update(st: grpo.GrpoState, batches: list[dict]) -> dict:
     for _ in range(cfg.updates_per_batch):
         st.module.train()
         for i, b in enumerate(batches):
-            with loop.accumulation_context(rt, st.policy, i == len(batches) - 1):
+            with parallel.accumulation_context(rt, st.policy, i == len(batches) - 1):
                 logp, values = st.policy(b["ids"], b["attn"], b["n_prompt"], cfg.temperature)
                 pl, stats = grpo.policy_loss(logp, b["old_logp"], b["ref_logp"], b["adv_w"], b["loss_mask"],
                                              cfg.epsilon, cfg.beta, denom)  # one advantage per token (GAE)
@@ -193,7 +191,7 @@ def train_step(st: grpo.GrpoState, step: int) -> loop.StepResult:
 def write_final(st: grpo.GrpoState, folder: str) -> None:
     """The policy as grpo writes it (a plain model folder), and the value head beside it."""
     models.save_student(st.lm, st.tokenizer, folder, st.cfg.lora is not None, st.cfg.merge_lora)
-    save_file({k: v.contiguous() for k, v in st.module.value_head.state_dict().items()},
+    save_file({k: v.detach().clone() for k, v in st.module.value_head.named_parameters()},
               os.path.join(folder, VALUE_HEAD_FILE))
     with open(os.path.join(folder, "agentark_job.json"), "w") as f:
         json.dump({"job": "ppo", "config": to_dict(st.cfg), "steps": st.total_steps}, f, indent=1)
@@ -205,5 +203,6 @@ def main(cfg: PpoConfig, rt: Runtime, resume: str | None, reward_fn: Optional[gr
                      lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
                      extra_start={"prompts": len(st.records), "group_size": cfg.group_size,
                                   "reward": "custom" if reward_fn else ("prm" if st.prm is not None else "verifiable"),
-                                  "checker": f"{checker.CHECKER} {checker.version()}"})
+                                  "checker": f"{checker.CHECKER} {checker.version()}"},
+                     root=st.policy)
     return {"output": final, "steps": st.total_steps}

@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
-from . import data, loop, models
+from . import data, loop, models, parallel
 from .config import ConfigError, ModelSpec, PrmConfig, to_dict
 from .runtime import Runtime, seed_everything
 from .steps import split_steps
@@ -54,17 +54,6 @@ class RewardModel(torch.nn.Module):
         return r.masked_fill(index < 0, 0.0)
 
 
-def transformer_blocks(backbone: torch.nn.Module) -> torch.nn.ModuleList:
-    """The list of decoder layers (``layers`` in Qwen3/Llama-style models)."""
-    if isinstance(getattr(backbone, "layers", None), torch.nn.ModuleList):
-        return backbone.layers
-    n = backbone.config.num_hidden_layers
-    for m in backbone.modules():
-        if isinstance(m, torch.nn.ModuleList) and len(m) == n:
-            return m
-    raise ValueError("cannot find the transformer blocks of this backbone")
-
-
 def set_stage(rm: RewardModel, stage: int, lora: bool = False) -> list[str]:
     """Stage 1: only the last block and the head train. Stage 2: everything trains. With LoRA the adapters
     (on the last block only in stage 1) and the head train. Returns trainable names."""
@@ -74,7 +63,7 @@ def set_stage(rm: RewardModel, stage: int, lora: bool = False) -> list[str]:
         for p in rm.head.parameters():
             p.requires_grad_(True)
     elif stage == 1:
-        for p in transformer_blocks(rm.backbone)[-1].parameters():
+        for p in models.decoder_layers(rm.backbone)[-1].parameters():
             p.requires_grad_(True)
         for p in rm.head.parameters():
             p.requires_grad_(True)
@@ -83,7 +72,7 @@ def set_stage(rm: RewardModel, stage: int, lora: bool = False) -> list[str]:
 
 def last_block_linears(backbone: torch.nn.Module, targets) -> list[str]:
     """Full names of the last block's linear layers that ``targets`` ("all-linear" or name suffixes) selects."""
-    block = transformer_blocks(backbone)[-1]
+    block = models.decoder_layers(backbone)[-1]
     prefix = next(n for n, m in backbone.named_modules() if m is block)
     names = [f"{prefix}.{n}" for n, m in block.named_modules() if isinstance(m, torch.nn.Linear)]
     if targets != "all-linear":
@@ -152,8 +141,9 @@ def save_reward_model(rm: RewardModel, tok, folder: str, meta: dict) -> None:
         import copy
 
         backbone = copy.deepcopy(backbone).merge_and_unload()
-    backbone.save_pretrained(folder)
-    save_file({k: v.contiguous() for k, v in rm.head.state_dict().items()}, os.path.join(folder, HEAD_FILE))
+    backbone.save_pretrained(folder, state_dict=parallel.state_for_save(backbone))
+    # cloned: gathered FSDP parameters are views of one all-gather buffer, which safetensors cannot write
+    save_file({k: v.detach().clone() for k, v in rm.head.named_parameters()}, os.path.join(folder, HEAD_FILE))
     tok.save_pretrained(folder)
     with open(os.path.join(folder, META_FILE), "w") as f:
         json.dump(meta, f, indent=1)
@@ -218,7 +208,7 @@ def setup(cfg: PrmConfig, rt: Runtime) -> PrmState:
         problems = [p for p in problems if p["groups"]]
         if not problems:
             raise data.DataError(f"{cfg.data}: no record has a contrastive group (use loss: bce?)")
-    rm, tok = build_reward_model(cfg.model, cfg.init_from)
+    rm, tok = build_reward_model(parallel.master_spec(cfg), cfg.init_from)
     rm.to(rt.device)
     if cfg.lora is not None:
         spec = cfg.lora if cfg.stage == 2 else dataclasses.replace(cfg.lora, target_modules=last_block_linears(
@@ -227,9 +217,10 @@ def setup(cfg: PrmConfig, rt: Runtime) -> PrmState:
     trainable = set_stage(rm, cfg.stage, cfg.lora is not None)
     sampler = data.Sampler(len(problems), cfg.batch_size * cfg.grad_accum * rt.world_size, cfg.seed)
     total = cfg.max_steps or cfg.epochs * sampler.steps_per_epoch()
+    wrapped = parallel.wrap(rt, cfg, rm)
     optimizer = loop.build_optimizer(cfg, [p for p in rm.parameters() if p.requires_grad])
     scheduler = loop.build_scheduler(cfg, optimizer, total)
-    return PrmState(cfg, rt, tok, rm, loop.wrap_ddp(rt, rm), problems, sampler, optimizer, scheduler, total,
+    return PrmState(cfg, rt, tok, rm, wrapped, problems, sampler, optimizer, scheduler, total,
                     trainable)
 
 
@@ -299,7 +290,7 @@ def train_step(st: PrmState, step: int) -> loop.StepResult:
     total_loss, tokens, correct = 0.0, 0, 0
     for i, enc in enumerate(encs):
         sync = i == len(encs) - 1
-        with loop.accumulation_context(rt, st.ddp, sync):
+        with parallel.accumulation_context(rt, st.ddp, sync):
             loss, info = micro_loss(st, enc, denom)
             loop.backward(rt, loss)
         total_loss += float(loss.detach())
@@ -321,6 +312,7 @@ def main(cfg: PrmConfig, rt: Runtime, resume: str | None) -> dict:
     st = setup(cfg, rt)
     final = loop.run("prm", cfg, rt, st.rm, st.optimizer, st.scheduler, st.total_steps,
                      lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
-                     extra_start={"stage": cfg.stage, "loss": cfg.loss, "problems": len(st.problems)})
+                     extra_start={"stage": cfg.stage, "loss": cfg.loss, "problems": len(st.problems)},
+                     root=st.ddp)
     return {"output": final, "steps": st.total_steps, "stage": cfg.stage}
 

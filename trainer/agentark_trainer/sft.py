@@ -22,7 +22,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from . import data, logprobs, loop, models, token_cache
+from . import data, logprobs, loop, models, parallel, token_cache
 from .config import SftConfig, to_dict
 from .runtime import Runtime, seed_everything
 
@@ -77,7 +77,7 @@ class SftState:
 
 def setup(cfg: SftConfig, rt: Runtime) -> SftState:
     seed_everything(cfg.seed)
-    lm, tok = models.load(cfg.model)
+    lm, tok = models.load(parallel.master_spec(cfg))
     lm.to(rt.device)
     if cfg.lora is not None:
         lm = models.apply_lora(lm, cfg.lora)
@@ -90,10 +90,9 @@ def setup(cfg: SftConfig, rt: Runtime) -> SftState:
         log.warning("packing is not exact with attn_implementation=%s: using padded batches", impl)
     sampler = data.Sampler(len(examples), cfg.batch_size * cfg.grad_accum * rt.world_size, cfg.seed)
     total = cfg.max_steps or cfg.epochs * sampler.steps_per_epoch()
-    params = [p for p in lm.parameters() if p.requires_grad]
-    optimizer = loop.build_optimizer(cfg, params)
+    loss_module = parallel.wrap(rt, cfg, CompletionLoss(lm, cfg.logprob_chunk))
+    optimizer = loop.build_optimizer(cfg, [p for p in lm.parameters() if p.requires_grad])
     scheduler = loop.build_scheduler(cfg, optimizer, total)
-    loss_module = loop.wrap_ddp(rt, CompletionLoss(lm, cfg.logprob_chunk))
     return SftState(cfg, rt, tok, lm, loss_module, examples, weights, sampler, optimizer, scheduler, total, packing)
 
 
@@ -123,7 +122,7 @@ def train_step(st: SftState, step: int) -> loop.StepResult:
     for i, idx in enumerate(micro):
         batch = make_batch(st, idx)
         sync = i == len(micro) - 1
-        with loop.accumulation_context(rt, st.loss_module, sync):
+        with parallel.accumulation_context(rt, st.loss_module, sync):
             nll, _ = st.loss_module(**batch)
             loss = nll / global_targets
             loop.backward(rt, loss)
@@ -146,7 +145,8 @@ def main(cfg: SftConfig, rt: Runtime, resume: str | None) -> dict:
                      lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
                      extra_start={"examples": len(st.examples), "problems": st.examples.meta["problems"],
                                   "dropped": st.examples.meta["dropped"], "packing": st.packing,
-                                  "lora": cfg.lora is not None, "da_weighting": cfg.da_weighting})
+                                  "lora": cfg.lora is not None, "da_weighting": cfg.da_weighting},
+                     root=st.loss_module)
     return {"output": final, "steps": st.total_steps}
 
 

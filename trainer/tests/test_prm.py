@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 
-from agentark_trainer import prm
+from agentark_trainer import models, prm
 from agentark_trainer.config import PrmConfig, load_config
 from agentark_trainer.runtime import Runtime
 
@@ -43,7 +43,7 @@ def test_stage1_optimizer_holds_exactly_last_block_and_head_and_stage2_everythin
         tiny_model_dir, data_dir, tmp_path, event_log):
     cfg1 = prm_cfg(tiny_model_dir, data_dir, tmp_path / "s1", max_steps=2)
     st = prm.setup(cfg1, Runtime())
-    blocks = prm.transformer_blocks(st.rm.backbone)
+    blocks = models.decoder_layers(st.rm.backbone)
     assert len(blocks) == 2
     expected = {id(p) for p in blocks[-1].parameters()} | {id(p) for p in st.rm.head.parameters()}
     assert optimizer_param_ids(st.optimizer) == expected
