@@ -171,7 +171,9 @@ class GrpoConfig(TrainConfig):
     prm_weight: float = 1.0
     verifiable_weight: float = 0.0
     adv_eps: float = 1e-4
-    generation_batch_size: int = 0  # sequences per generate() call; 0 = all of a micro-batch
+    generation_batch_size: int = 0  # sequences per generate() call; 0 = all of the step's samples at once
+    # rollouts by transformers' generate (static batches), or its continuous batching (generate_batch)
+    rollout_engine: Literal["generate", "continuous"] = "generate"
     # Eq. 4: the ratio per token (as in GRPO's reference implementation), or per sequence as written
     # (exp of the sum of the sequence's token log-ratios, the same for each of its tokens)
     ratio: Literal["token", "sequence"] = "token"
@@ -189,6 +191,8 @@ class GrpoConfig(TrainConfig):
             self.lora.validate("lora")
         if self.logprob_chunk < 0:
             raise ConfigError("logprob_chunk", "must be >= 0")
+        if self.rollout_engine == "continuous" and self.parallel == "fsdp":
+            raise ConfigError("rollout_engine", "continuous batching runs on a whole model: use generate with fsdp")
         if self.group_size < self.MIN_GROUP:
             raise ConfigError("group_size", f"must be >= {self.MIN_GROUP}" +
                               (" (advantages are relative within a group)" if self.MIN_GROUP > 1 else ""))

@@ -202,18 +202,8 @@ def rollout(st: GrpoState, idx: list[int]) -> dict:
     ids, attn = data.pad_rows(rows, tok.pad_token_id, left=True)
     ids, attn = ids.to(dev), attn.to(dev)
     st.lm.eval()
-    chunk = cfg.generation_batch_size or len(rows)
-    outs = []
-    with parallel.generation(st.module):
-        for b in range(0, len(rows), chunk):
-            outs.append(st.module.generate(
-                input_ids=ids[b:b + chunk], attention_mask=attn[b:b + chunk], do_sample=True,
-                temperature=cfg.temperature, top_p=cfg.top_p, top_k=0, max_new_tokens=cfg.max_new_tokens,
-                pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, use_cache=True))
-    width = max(o.shape[1] for o in outs)
-    seq = torch.cat([torch.nn.functional.pad(o, (0, width - o.shape[1]), value=tok.pad_token_id) for o in outs])
+    comp = continuous_rollout(st, rows) if cfg.rollout_engine == "continuous" else generate_rollout(st, ids, attn)
     n_prompt = ids.shape[1]
-    comp = seq[:, n_prompt:]
     is_eos = comp == tok.eos_token_id
     # keep tokens up to and including the first EOS
     after_eos = (is_eos.cumsum(-1) - is_eos.long()) > 0
@@ -225,6 +215,39 @@ def rollout(st: GrpoState, idx: list[int]) -> dict:
              for c, m in zip(comp, comp_mask)]
     return {"idx": idx, "ids": full, "attn": full_attn, "mask": comp_mask, "n_prompt": n_prompt, "texts": texts,
             "stopped": is_eos.any(-1)}
+
+
+def generate_rollout(st: GrpoState, ids: torch.Tensor, attn: torch.Tensor) -> torch.Tensor:
+    """Completion ids [N, T] by ``generate`` on the left-padded prompts, ``generation_batch_size`` rows a call."""
+    cfg, tok = st.cfg, st.tokenizer
+    chunk = cfg.generation_batch_size or ids.shape[0]
+    outs = []
+    with parallel.generation(st.module):
+        for b in range(0, ids.shape[0], chunk):
+            outs.append(st.module.generate(
+                input_ids=ids[b:b + chunk], attention_mask=attn[b:b + chunk], do_sample=True,
+                temperature=cfg.temperature, top_p=cfg.top_p, top_k=0, max_new_tokens=cfg.max_new_tokens,
+                pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id, use_cache=True)[:, ids.shape[1]:])
+    width = max(o.shape[1] for o in outs)
+    return torch.cat([torch.nn.functional.pad(o, (0, width - o.shape[1]), value=tok.pad_token_id) for o in outs])
+
+
+def continuous_rollout(st: GrpoState, rows: list[list[int]]) -> torch.Tensor:
+    """Completion ids [N, T] by transformers' continuous batching (``generate_batch``: a paged KV cache, a
+    finished sequence's slot refilled at once); the same tokens as ``generate`` for the same logits
+    processing (tested greedy), sampled with its own RNG order."""
+    from transformers import GenerationConfig
+
+    cfg, tok = st.cfg, st.tokenizer
+    gen = GenerationConfig(do_sample=True, temperature=cfg.temperature, top_p=cfg.top_p, top_k=0,
+                           max_new_tokens=cfg.max_new_tokens, eos_token_id=tok.eos_token_id,
+                           pad_token_id=tok.pad_token_id)
+    out = st.lm.generate_batch(rows, generation_config=gen, warmup=st.rt.device.type == "cuda")
+    comps = [out[f"req_{i}"].generated_tokens for i in range(len(rows))]
+    comp = torch.full((len(rows), max(1, max(len(c) for c in comps))), tok.pad_token_id, dtype=torch.long)
+    for i, c in enumerate(comps):
+        comp[i, :len(c)] = torch.tensor(c, dtype=torch.long)
+    return comp.to(st.rt.device)
 
 
 def split_samples(batch: dict, micro: list[list[int]], group_size: int) -> list[dict]:

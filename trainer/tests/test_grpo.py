@@ -186,3 +186,17 @@ def test_lora_grpo_trains_adapters_against_the_base_model_as_reference(tiny_mode
     with torch.no_grad():
         assert torch.allclose(ref, grpo.token_logprobs(base, *args), atol=1e-5)
         assert not torch.allclose(ref, grpo.token_logprobs(st.lm, *args), atol=1e-5)
+
+
+def test_continuous_batching_rollouts_equal_generate_where_sampling_is_deterministic(tiny_model_dir, data_dir,
+                                                                                     tmp_path):
+    # a temperature this low makes sampling an argmax: both engines must then give the very same samples
+    out = {}
+    for engine in ("generate", "continuous"):
+        st = grpo.setup(grpo_cfg(tiny_model_dir, data_dir, tmp_path / engine, rollout_engine=engine,
+                                 temperature=1e-6, max_new_tokens=5, group_size=2), Runtime())
+        out[engine] = grpo.rollout(st, [0, 1, 2])
+    a, b = out["generate"], out["continuous"]
+    assert a["texts"] == b["texts"] and any(a["texts"])
+    assert torch.equal(a["mask"], b["mask"]) and torch.equal(a["stopped"], b["stopped"])
+    assert torch.equal(a["ids"][a["attn"].bool()], b["ids"][b["attn"].bool()])
