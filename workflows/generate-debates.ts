@@ -238,7 +238,8 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
   const quiet = patched(QUIET_LOOP);
   let settleDue = false;
   let upserted = -1;
-  const armSettle = (ms: number): void => void sleep(Math.max(1000, ms)).then(() => (settleDue = true));
+  // A cancelled run rejects the timer: caught, as an unhandled rejection would fail every workflow task of the cancel.
+  const armSettle = (ms: number): void => void sleep(Math.max(1000, ms)).then(() => (settleDue = true), () => undefined);
   if (quiet) armSettle(settleMs);
 
   let built: Awaited<ReturnType<typeof buildDatasets>>;
