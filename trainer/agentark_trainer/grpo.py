@@ -406,8 +406,12 @@ def main(cfg: GrpoConfig, rt: Runtime, resume: str | None, reward_fn: Optional[R
     st = setup(cfg, rt, reward_fn)
     final = loop.run("grpo", cfg, rt, st.lm, st.optimizer, st.scheduler, st.total_steps,
                      lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
-                     extra_start={"prompts": len(st.records), "group_size": cfg.group_size,
-                                  "reward": "custom" if reward_fn else ("prm" if st.prm is not None else "verifiable"),
-                                  "checker": f"{checker.CHECKER} {checker.version()}"},
-                     root=st.policy)
+                     extra_start=start_fields(st), root=st.policy)
     return {"output": final, "steps": st.total_steps}
+
+
+def start_fields(st: GrpoState) -> dict:
+    """What the start event says of a policy-gradient job (grpo and ppo)."""
+    reward = "custom" if st.reward_fn else ("prm" if st.prm is not None else "verifiable")
+    return {"prompts": len(st.records), "group_size": st.cfg.group_size, "reward": reward,
+            "checker": f"{checker.CHECKER} {checker.version()}"}

@@ -24,7 +24,7 @@ from typing import Optional
 import torch
 from safetensors.torch import save_file
 
-from . import checker, grpo, logprobs, loop, models, parallel
+from . import grpo, logprobs, loop, models, parallel
 from .config import PpoConfig, to_dict
 from .runtime import Runtime
 
@@ -201,8 +201,5 @@ def main(cfg: PpoConfig, rt: Runtime, resume: str | None, reward_fn: Optional[gr
     st = setup(cfg, rt, reward_fn)
     final = loop.run("ppo", cfg, rt, st.module, st.optimizer, st.scheduler, st.total_steps,
                      lambda s: train_step(st, s), lambda d: write_final(st, d), resume,
-                     extra_start={"prompts": len(st.records), "group_size": cfg.group_size,
-                                  "reward": "custom" if reward_fn else ("prm" if st.prm is not None else "verifiable"),
-                                  "checker": f"{checker.CHECKER} {checker.version()}"},
-                     root=st.policy)
+                     extra_start=grpo.start_fields(st), root=st.policy)
     return {"output": final, "steps": st.total_steps}
