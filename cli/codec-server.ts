@@ -69,7 +69,7 @@ async function handle(opts: CodecServerOptions, req: IncomingMessage, res: Serve
   if (req.method === 'OPTIONS') {
     if (origin === undefined || !opts.corsOrigins.includes(origin)) throw new HttpError(403, `origin ${origin ?? '(none)'} is not allowed (--cors-origin)`);
     res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');
-    res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization');
+    res.setHeader('Access-Control-Allow-Headers', 'Content-Type, X-Namespace, Authorization, Authorization-Extras');
     res.setHeader('Access-Control-Max-Age', '600');
     res.writeHead(204).end();
     return;
