@@ -254,7 +254,7 @@ describe('Kubernetes base (infra/k8s), rendered and validated offline', () => {
   it('the Secret holds only the REPLACE_ME placeholders, never a real credential', () => {
     const secret = find('Secret', 'agentark-secrets');
     const values = Object.values(secret.data ?? {}).map((v) => Buffer.from(v, 'base64').toString('utf8'));
-    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'OPENAI_API_KEY', 'TEMPORAL_API_KEY']);
+    expect(Object.keys(secret.data ?? {}).sort()).toEqual(['AGENTARK_CODEC_KEYS', 'AGENTARK_CODEC_KEY_ID', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'OPENAI_API_KEY', 'TEMPORAL_API_KEY']);
     expect(new Set(values)).toEqual(new Set(['REPLACE_ME']));
   });
 
