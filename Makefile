@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := .state/setup.stamp
 AGENTARK := bin/agentark
 
-.PHONY: setup demo test test-ts test-py typecheck lint bench bench-teacher bench-checker dev-up dev-down dev-status clean
+.PHONY: setup demo test test-ts test-py typecheck lint bench bench-teacher bench-checker chaos dev-up dev-down dev-status clean
 
 setup: $(STAMP)
 
@@ -54,6 +54,10 @@ bench-checker: setup
 # The teacher-stage bench alone (bench/README.md), e.g. make bench-teacher ARGS="--only capacity".
 bench-teacher: setup
 	node --import ./node_modules/tsx/dist/loader.mjs bench/teacher.ts $(ARGS)
+
+# The fault and bad-input suite at full size (README: Chaos suite); make test runs it small.
+chaos: setup
+	AGENTARK_CHAOS=full npx jest --runInBand test/chaos
 
 dev-up: setup
 	$(AGENTARK) dev up
