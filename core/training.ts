@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RunId } from './config';
+import { NoWorkerTimeoutMinutes, RunId } from './config';
 import { GPU_QUEUE } from './task-queues';
 
 /**
@@ -135,6 +135,8 @@ export const TrainStudentInput = z.strictObject({
     })
     .default({}),
   gpuQueue: z.string().min(1).default(GPU_QUEUE),
+  /** Minutes (fractions allowed) to wait for a worker polling gpuQueue before a job is needed and none is; then the run fails naming the queue. */
+  noWorkerTimeoutMinutes: NoWorkerTimeoutMinutes,
   store: z.string().min(1).optional(),
   /** A trainer that prints no event for this long is stopped and retried (a stuck collective must not hold a GPU). */
   hangTimeoutMinutes: z.number().positive().default(15),

@@ -25,7 +25,7 @@ export interface TrainJobStatus {
 
 export interface TrainStatus {
   runId: string;
-  stage: 'prepare' | 'train' | 'done' | 'failed';
+  stage: 'prepare' | 'waiting' | 'train' | 'done' | 'failed';
   jobs: TrainJobStatus[];
   /** Each method's student: the final model folder of its last job. */
   models: Partial<Record<Method, string>>;

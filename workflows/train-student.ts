@@ -1,5 +1,5 @@
 import {
-  ActivityCancellationType, ApplicationFailure, allHandlersFinished, condition, isCancellation, proxyActivities,
+  ActivityCancellationType, ApplicationFailure, allHandlersFinished, condition, isCancellation, patched, proxyActivities,
   setCurrentDetails, setHandler, upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type * as mainActivities from '../activities/main';
@@ -12,8 +12,12 @@ import {
 import { rootMessage } from './failures';
 import { parseInput } from './parse-input';
 import { applyProgress, trainProgress, trainStatusQuery, type TrainJobStatus, type TrainStatus, type TrainStudentResult } from './train-signals';
+import { waitForWorkers } from './wait-for-workers';
 
 export { trainWorkflowId } from '../core/training';
+
+/** With the first job that must train, check for a worker on the gpu queue: a visible wait, then a failure naming the queue. */
+const WAIT_FOR_GPU_WORKERS = 'wait-for-gpu-workers';
 
 const { resolveTrainingData, findTrainJob } = proxyActivities<typeof mainActivities>({
   startToCloseTimeout: '10 minutes',
@@ -27,6 +31,7 @@ const { resolveTrainingData, findTrainJob } = proxyActivities<typeof mainActivit
  * inputs and settings is skipped, so starting the same run id again redoes only what is missing.
  */
 export async function trainStudent(rawInput: TrainStudentInput): Promise<TrainStudentResult> {
+  const waitsForWorkers = patched(WAIT_FOR_GPU_WORKERS);
   const config = parseInput(TrainStudentInput, rawInput, 'trainStudent');
   const plan = planTraining(config.methods);
   const storeArg = config.store ? { store: config.store } : {};
@@ -77,6 +82,17 @@ export async function trainStudent(rawInput: TrainStudentInput): Promise<TrainSt
   });
   upsertSearchAttributes([{ key: RUN_ID, value: config.runId }, { key: STAGE, value: 'train' }]);
 
+  let gpuWorkers: Promise<void> | undefined;
+  const waitForGpuWorkers = (): Promise<void> => (gpuWorkers ??= waitForWorkers({
+    taskQueue: config.gpuQueue, role: 'gpu', timeoutMinutes: config.noWorkerTimeoutMinutes,
+    show: (line) => {
+      const before = stage;
+      stage = line ? 'waiting' : 'train';
+      if (line) setCurrentDetails(`trainStudent ${config.runId} — ${line}`);
+      if (stage !== before) upsertSearchAttributes([{ key: STAGE, value: stage }]);
+    },
+  }));
+
   const needed = [...new Set(plan.map((j) => j.data))] as DatasetName[];
   const datasets = await resolveTrainingData({ datasets: config.datasets, needed, ...storeArg });
   stage = 'train';
@@ -121,7 +137,9 @@ export async function trainStudent(rawInput: TrainStudentInput): Promise<TrainSt
       let result = await findTrainJob(input);
       if (!result) {
         show();
-        result = await trainJob(input);
+        // Scheduled at once (a worker may come); the check fails the job if none polls the queue in time.
+        const job = trainJob(input);
+        result = await (waitsForWorkers ? Promise.race([job, waitForGpuWorkers().then(() => job)]) : job);
       }
       done.set(name, result);
       Object.assign(s, { state: result.skipped ? 'skipped' : 'done', finalKey: result.finalKey, seconds: result.seconds, loss: result.lastLoss ?? s.loss, step: result.steps, total: Math.max(s.total, result.steps) });
