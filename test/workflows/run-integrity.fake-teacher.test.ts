@@ -1,11 +1,17 @@
+import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
 import { startFakeLlmServer, type FakeLlmServer } from '../fixtures/fake-llm';
 import { allowTeacherUrl, gsm8kProblems, gsm8kTest, haveGsm8k, startHarness, uniqueRunId, type Harness } from './harness';
 import type { RunConfigInput } from '../../core/config';
 import { debateWorkflowId, generateWorkflowId, type generateDebates } from '../../workflows/generate-debates';
 import { progressQuery } from '../../workflows/signals';
+import { trainWorkflowId } from '../../core/training';
+import { trainStatusQuery } from '../../workflows/train-signals';
 
 /**
  * Run integrity on the real dev services (scripted fake teacher, or a stub answering 401): a restart
@@ -52,6 +58,18 @@ async function startUnauthorizedTeacher(): Promise<{ url: string; requests: () =
   return { url: `http://127.0.0.1:${port}/v1`, requests: () => requests, close: () => new Promise((r) => server.close(() => r())) };
 }
 
+/**
+ * The run's history replays with the current workflow code; under AGENTARK_RECORD_HISTORIES=<release> it
+ * is also kept as generateDebates.<release>-<n>.json for test/replay (a first execution, a tripped
+ * breaker, a cancel: paths the 200-problem recording does not take).
+ */
+async function replayAndRecord(client: Client, runId: string, n: number): Promise<void> {
+  const history = await client.workflow.getHandle(generateWorkflowId(runId)).fetchHistory();
+  await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, runId);
+  const label = process.env.AGENTARK_RECORD_HISTORIES;
+  if (label) fs.writeFileSync(path.resolve(__dirname, `../replay/histories/generateDebates.${label}-${n}.json`), historyToJSON(history));
+}
+
 const isRunning = async (client: Client, workflowId: string): Promise<boolean> => {
   try {
     return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
@@ -90,6 +108,7 @@ describeIfData('generateDebates run integrity (scripted fake teacher)', () => {
       debate: { agents: 3, rounds: 2 }, judge: { enabled: false, k: 3 }, window: 4,
     } satisfies RunConfigInput;
     expect((await harness.generate(config)).done).toBe(3);
+    await replayAndRecord(harness.client, runId, 1);
 
     const refused = await harness.generate({ ...config, debate: { agents: 3, rounds: 3 }, window: 2 }).catch((e: unknown) => e);
     expect(messages(refused)).toContain(`run ${runId} was started with another config: debate.rounds: 2 → 3; window: 4 → 2`);
@@ -114,6 +133,21 @@ describeIfData('generateDebates run integrity (scripted fake teacher)', () => {
     expect(await isRunning(harness.client, debateWorkflowId(runId, 'demo-0'))).toBe(false);
   }, 60_000);
 
+  it('trainStudent on a gpu queue no worker polls shows the waiting state, then fails naming the queue', async () => {
+    const runId = uniqueRunId('no-gpu');
+    await harness.generate({
+      runId, dataset: { format: 'gsm8k', url: gsm8kTest, limit: 3 }, teacher: { baseUrl: fake.url, maxTokens: 128 },
+      debate: { agents: 3, rounds: 2 }, judge: { enabled: false, k: 3 },
+    });
+    const handle = await harness.client.workflow.start('trainStudent', {
+      taskQueue: harness.taskQueue, workflowId: trainWorkflowId(runId),
+      args: [{ runId, datasets: { runId }, student: { arch: 'qwen3-tiny' }, methods: ['rsft'], store: harness.store, gpuQueue: 'no-such-gpu-queue', noWorkerTimeoutMinutes: 0.1 }],
+    });
+    await until('the waiting state', async () => (await handle.query(trainStatusQuery)).stage === 'waiting');
+    const err = await handle.result().catch((e: unknown) => e);
+    expect(messages(err)).toContain("no gpu worker polls task queue 'no-such-gpu-queue' after 0.1 minute(s)");
+  }, 60_000);
+
   it('a teacher answering 401 trips the failure-rate breaker after about one window of problems', async () => {
     const teacher = await startUnauthorizedTeacher();
     allowTeacherUrl(teacher.url);
@@ -135,6 +169,7 @@ describeIfData('generateDebates run integrity (scripted fake teacher)', () => {
       expect(progress.failed + progress.inFlight).toBeLessThan(problems / 4);
       // Each problem would make agents × rounds + 1 calls: the breaker stopped the run long before.
       expect(teacher.requests()).toBeLessThan((problems * (agents * rounds + 1)) / 10);
+      await replayAndRecord(harness.client, runId, 2);
     } finally {
       await teacher.close();
     }
@@ -172,5 +207,6 @@ describeIfData('generateDebates run integrity (scripted fake teacher)', () => {
     const progress = await handle.query(progressQuery);
     expect(progress.stage).toBe('cancelled');
     expect((await handle.describe()).status.name).toBe('CANCELLED');
+    await replayAndRecord(harness.client, runId, 3);
   }, 120_000);
 });
