@@ -121,11 +121,16 @@ export const JudgeConfig = z.strictObject({
 });
 
 /** Stop the run when too many of its latest problems fail (a 401 teacher should not "complete" 100k failures). */
+export const MaxFailureRate = z.number().min(0).max(1);
+export const BreakerWindow = z.number().int().min(1).max(10_000);
 export const BreakerConfig = z.strictObject({
   /** Fail the run once more than this share of the last `window` finished problems failed. */
-  maxFailureRate: z.number().min(0).max(1).default(0.5),
-  window: z.number().int().min(1).max(10_000).default(50),
+  maxFailureRate: MaxFailureRate.default(0.5),
+  window: BreakerWindow.default(50),
 });
+
+/** Child workflows in flight at once (sliding window). */
+export const DebateWindow = z.number().int().min(1).max(500);
 
 /** Minutes (fractions allowed) a run waits for a worker on a queue it needs before it fails naming the queue. */
 export const NoWorkerTimeoutMinutes = z.number().positive().max(7 * 24 * 60).default(30);
@@ -141,8 +146,7 @@ export const RunConfig = z
     verifier: VerifierConfig.default(VerifierConfig.parse({})),
     judge: JudgeConfig.default(JudgeConfig.parse({})),
     datasets: DatasetsConfig.default(DatasetsConfig.parse({})),
-    /** Child workflows in flight at once (sliding window). */
-    window: z.number().int().min(1).max(500).default(200),
+    window: DebateWindow.default(200),
     /** Children one execution starts before it continues as new (keeps each history short). */
     childrenPerExecution: z.number().int().min(1).max(5000).default(1000),
     /** With debates in flight and none reporting for this long, check whether any closed without reporting. */

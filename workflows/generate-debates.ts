@@ -16,7 +16,7 @@ import { debateTimeoutMs } from '../core/run-timeouts';
 import { breakerFailure, recordOutcome } from './breaker';
 import { debateProblem } from './debate-problem';
 import { parseInput } from './parse-input';
-import { GenerateProgress, problemDone, ProblemOutcome, ProblemOutcomeSignal, progressQuery } from './signals';
+import { GenerateProgress, problemDone, ProblemOutcome, ProblemOutcomeSignal, progressQuery, TuneRun, tuneUpdate } from './signals';
 import { waitForWorkers } from './wait-for-workers';
 
 // Ids derived from the run id, so a re-run with the same id finds its own earlier work.
@@ -148,6 +148,13 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     outcome(error);
   };
   let lastHeard = Date.now(); // workflow time: deterministic on replay
+  // Validated before it is accepted: a bad update is rejected to its sender and leaves no trace in the history.
+  setHandler(tuneUpdate, (raw) => {
+    const t = TuneRun.parse(raw);
+    if (t.window !== undefined) config.window = frozenConfig.window = t.window;
+    Object.assign(config.breaker, t.breaker);
+    return { window: config.window, breaker: { ...config.breaker } };
+  }, { validator: (raw) => void parseInput(TuneRun, raw, 'tune') });
   setHandler(problemDone, (raw: ProblemOutcome) => {
     // A malformed signal is dropped with a warning: it must never fail the workflow task (on every replay).
     const parsed = ProblemOutcomeSignal.safeParse(raw);

@@ -1,5 +1,6 @@
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { BreakerWindow, DebateWindow, MaxFailureRate } from '../core/config';
 import type { DebateCounts } from '../core/debate-calls';
 
 /** What a finished debateProblem tells its parent (small: counts, never transcripts). */
@@ -47,3 +48,22 @@ export interface GenerateProgress {
 }
 
 export const progressQuery = defineQuery<GenerateProgress>('progress');
+
+/**
+ * A running generateDebates's pace, changed live (the Web UI's Update, `temporal workflow update`): debates
+ * in flight and the breaker. It lasts for the run's execution chain; config.json keeps the frozen config.
+ */
+export const TuneRun = z
+  .strictObject({
+    window: DebateWindow.optional(),
+    breaker: z.strictObject({ maxFailureRate: MaxFailureRate.optional(), window: BreakerWindow.optional() }).optional(),
+  })
+  .refine((t) => t.window !== undefined || t.breaker !== undefined, 'give window or breaker');
+export type TuneRun = z.infer<typeof TuneRun>;
+
+export interface TuneResult {
+  window: number;
+  breaker: { maxFailureRate: number; window: number };
+}
+
+export const tuneUpdate = defineUpdate<TuneResult, [TuneRun]>('tune');

@@ -9,7 +9,7 @@ import { startFakeLlmServer, type FakeLlmServer } from '../fixtures/fake-llm';
 import { allowTeacherUrl, gsm8kProblems, gsm8kTest, haveGsm8k, startHarness, uniqueRunId, type Harness } from './harness';
 import type { RunConfigInput } from '../../core/config';
 import { debateWorkflowId, generateWorkflowId, type generateDebates } from '../../workflows/generate-debates';
-import { progressQuery } from '../../workflows/signals';
+import { progressQuery, tuneUpdate } from '../../workflows/signals';
 import { trainWorkflowId } from '../../core/training';
 import { trainStatusQuery } from '../../workflows/train-signals';
 
@@ -173,6 +173,29 @@ describeIfData('generateDebates run integrity (scripted fake teacher)', () => {
     } finally {
       await teacher.close();
     }
+  }, 120_000);
+
+  it('a bad tune update is rejected naming the field, the workflow goes on, and a good one widens the window', async () => {
+    const runId = uniqueRunId('tune');
+    fake.tune({ latencyMs: 500 });
+    const handle = await start({
+      runId, dataset: { format: 'gsm8k', url: gsm8kTest, limit: 8 }, teacher: { baseUrl: fake.url, maxTokens: 128 },
+      debate: { agents: 3, rounds: 2 }, judge: { enabled: false, k: 3 }, window: 1,
+    });
+    await until('the first debate', async () => (await handle.query(progressQuery)).inFlight === 1);
+    for (const [bad, field] of [[{ window: 0 }, 'window'], [{ window: 'x' }, 'window'], [{ speed: 2 }, '(input)'], [{ breaker: { window: -1 } }, 'breaker.window']] as const) {
+      const err = await handle.executeUpdate(tuneUpdate, { args: [bad as never] }).catch((e: unknown) => e);
+      expect((err as Error).name).toBe('WorkflowUpdateFailedError');
+      expect(messages(err)).toContain(`tune: invalid input: ${field}`);
+    }
+    expect(await handle.executeUpdate(tuneUpdate, { args: [{ window: 4 }] })).toEqual({ window: 4, breaker: { maxFailureRate: 0.5, window: 50 } });
+    await until('a wider window', async () => (await handle.query(progressQuery)).inFlight > 1);
+    const result = await handle.result();
+    expect(result.done).toBe(8);
+    const events = (await handle.fetchHistory()).events!;
+    expect(events.some((e) => e.workflowTaskFailedEventAttributes)).toBe(false);
+    // Rejected by the validator: only the good update reached the history.
+    expect(events.filter((e) => e.workflowExecutionUpdateAcceptedEventAttributes)).toHaveLength(1);
   }, 120_000);
 
   it('cancel cancels every debate child and stops the teacher calls within seconds', async () => {
