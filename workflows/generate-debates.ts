@@ -109,9 +109,10 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
   if (rawChain) {
     state = parseInput(ChainState, rawChain, 'generateDebates (chain)');
   } else {
-    // Refused before any work when a field other than those listed in allowConfigChange differs from the first start.
-    if (integrity) await freezeRunConfig({ runId: config.runId, config: frozenConfig, ...(allowConfigChange ? { allowConfigChange } : {}), ...storeArg });
+    // Problems first: a refused dataset leaves nothing in the store (and a restart's prepare only reads).
     const prepared = await prepareProblems({ runId: config.runId, dataset: config.dataset, ...storeArg });
+    // Refused before any debate when a field other than those listed in allowConfigChange differs from the first start.
+    if (integrity) await freezeRunConfig({ runId: config.runId, config: frozenConfig, ...(allowConfigChange ? { allowConfigChange } : {}), ...storeArg });
     state = { total: prepared.total, parts: prepared.parts, nextPart: 0, nextFrom: 0, countedParts: 0, inFlight: [], counters: Counters.parse({}), recent: [] };
   }
   const c = state.counters;
