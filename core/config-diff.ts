@@ -6,7 +6,7 @@
 
 /** Dotted paths a restart may change when its input lists them in `allowConfigChange` (a parent covers its fields). */
 export const CHANGEABLE_FIELDS = [
-  'window', 'childrenPerExecution', 'settleAfterSeconds', 'llmQueue', 'noWorkerTimeoutMinutes', 'breaker',
+  'window', 'childrenPerExecution', 'settleAfterSeconds', 'llmQueue', 'noWorkerTimeoutMinutes', 'debateTimeoutMinutes', 'breaker',
 ] as const;
 
 export interface ConfigChange {

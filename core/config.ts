@@ -155,6 +155,8 @@ export const RunConfig = z
     /** Base of every sampling seed, so a repeated run asks exactly the same questions (and hits the cache). */
     seed: z.number().int().nonnegative().default(0),
     noWorkerTimeoutMinutes: NoWorkerTimeoutMinutes,
+    /** A debate running longer than this ends timed out (counted failed); derived from the debate's calls when absent (core/run-timeouts.ts). */
+    debateTimeoutMinutes: z.number().positive().max(7 * 24 * 60).optional(),
     breaker: BreakerConfig.default(BreakerConfig.parse({})),
     /**
      * Fields (dotted paths) this start may change from the config the run was first started with;

@@ -179,6 +179,9 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
     for (const f of settled.failed) if (inFlight.delete(f.problemId)) recordFailure(f.problemId, f.error);
   };
 
+  const debateTimeout = config.debateTimeoutMinutes !== undefined
+    ? config.debateTimeoutMinutes * 60_000
+    : debateTimeoutMs({ ...config.debate, maxTokens: config.teacher.maxTokens });
   const start = async (problem: Problem): Promise<void> => {
     inFlight.add(problem.id);
     started++;
@@ -187,7 +190,7 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
         workflowId: debateWorkflowId(config.runId, problem.id),
         // Abandoned, so that continue-as-new leaves it running; a cancel of the run cancels it (stopInFlight).
         parentClosePolicy: ParentClosePolicy.ABANDON,
-        ...(integrity ? { workflowExecutionTimeout: debateTimeoutMs({ ...config.debate, maxTokens: config.teacher.maxTokens }) } : {}),
+        ...(integrity ? { workflowExecutionTimeout: debateTimeout } : {}),
         args: [{
           runId: config.runId, problem, teacher: config.teacher, debate: config.debate, verifier: config.verifier,
           judge: config.judge, seed: config.seed, llmQueue: config.llmQueue, ...storeArg, parentWorkflowId,

@@ -70,6 +70,20 @@ async function replayAndRecord(client: Client, runId: string, n: number): Promis
   if (label) fs.writeFileSync(path.resolve(__dirname, `../replay/histories/generateDebates.${label}-${n}.json`), historyToJSON(history));
 }
 
+/** A teacher that accepts every request and never answers. */
+async function startSilentTeacher(): Promise<{ url: string; close: () => Promise<void> }> {
+  const server = http.createServer((req) => req.resume());
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/v1`,
+    close: () => new Promise((r) => {
+      server.closeAllConnections();
+      server.close(() => r());
+    }),
+  };
+}
+
 const isRunning = async (client: Client, workflowId: string): Promise<boolean> => {
   try {
     return (await client.workflow.getHandle(workflowId).describe()).status.name === 'RUNNING';
@@ -146,6 +160,27 @@ describeIfData('generateDebates run integrity (scripted fake teacher)', () => {
     await until('the waiting state', async () => (await handle.query(trainStatusQuery)).stage === 'waiting');
     const err = await handle.result().catch((e: unknown) => e);
     expect(messages(err)).toContain("no gpu worker polls task queue 'no-such-gpu-queue' after 0.1 minute(s)");
+  }, 60_000);
+
+  it('a debate stuck on a teacher that never answers ends timed out, and the run counts it failed naming it', async () => {
+    const teacher = await startSilentTeacher();
+    allowTeacherUrl(teacher.url);
+    try {
+      const runId = uniqueRunId('stuck');
+      // With no debate stored the build then refuses ("no debate artifacts"): the run's own counts say why.
+      const built = await harness.generate({
+        runId, dataset: { format: 'demo', demo: { count: 2 } }, teacher: { baseUrl: teacher.url, model: 'm', contextWindow: 4096, maxTokens: 128 },
+        debate: { agents: 2, rounds: 1 }, judge: { enabled: false, k: 3 }, debateTimeoutMinutes: 0.1, settleAfterSeconds: 1,
+      }).catch((e: unknown) => e);
+      expect(messages(built)).toContain('no debate artifacts');
+      const result = await harness.client.workflow.getHandle(generateWorkflowId(runId)).query(progressQuery);
+      expect(result.failed).toBe(2);
+      expect(result.failures.map((f) => f.error)).toEqual(['debate workflow ended as TIMED_OUT without storing its debate', 'debate workflow ended as TIMED_OUT without storing its debate']);
+      const child = await harness.client.workflow.getHandle(debateWorkflowId(runId, result.failures[0].problemId)).describe();
+      expect(child.status.name).toBe('TIMED_OUT');
+    } finally {
+      await teacher.close();
+    }
   }, 60_000);
 
   it('a teacher answering 401 trips the failure-rate breaker after about one window of problems', async () => {
