@@ -1,6 +1,6 @@
 import {
-  ApplicationFailure, allHandlersFinished, CancellationScope, condition, continueAsNew, getExternalWorkflowHandle, isCancellation,
-  log, ParentClosePolicy, patched, proxyActivities, setCurrentDetails, setHandler, sleep, startChild, upsertSearchAttributes,
+  ApplicationFailure, allHandlersFinished, CancellationScope, condition, getExternalWorkflowHandle, isCancellation,
+  log, makeContinueAsNewFunc, ParentClosePolicy, patched, proxyActivities, setCurrentDetails, setHandler, sleep, startChild, upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
@@ -36,11 +36,16 @@ const { freezeRunConfig } = proxyActivities<typeof mainActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 10 },
 });
+// It heartbeats on every record it reads, so a worker killed mid-build costs at most this minute.
 const { buildDatasets } = proxyActivities<typeof datasetActivities>({
   startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '5 minutes',
+  heartbeatTimeout: '1 minute',
   retry: { maximumAttempts: 10 },
 });
+
+/** The next run of the chain starts on the deployment's current build (../workers/deployment.ts). */
+const continueOnCurrentBuild = (input: GenerateDebatesInput): Promise<never> =>
+  makeContinueAsNewFunc<typeof generateDebates>({ initialVersioningBehavior: 'AUTO_UPGRADE' })(input);
 
 /**
  * One settle timer re-armed only when it fires, and the progress attribute upserted only when it
@@ -245,7 +250,10 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
       await Promise.all(batch.map(start));
 
       const finished = () => buffer.length === 0 && state.nextPart >= state.parts && inFlight.size === 0;
-      const mustRollOver = () => started >= config.childrenPerExecution || workflowInfo().continueAsNewSuggested;
+      // Also when a new build was made current (Worker Versioning): this run is pinned to its build, the next
+      // one starts on the new build (false on unversioned workers, and in every history recorded before).
+      const mustRollOver = () => started >= config.childrenPerExecution || workflowInfo().continueAsNewSuggested
+        || workflowInfo().targetWorkerDeploymentVersionChanged;
       const canStart = () => inFlight.size < config.window && (buffer.length > 0 || state.nextPart < state.parts);
       if (quiet) {
         await condition(() => finished() || mustRollOver() || canStart() || settleDue || tripped !== null);
@@ -278,7 +286,7 @@ export async function generateDebates(rawInput: GenerateDebatesInput) {
           ? { ...state, nextPart: bufferPart, nextFrom: buffer[0].position, inFlight: [...inFlight], counters: c }
           : { ...state, inFlight: [...inFlight], counters: c };
         // The parsed config, so that a default changed by a deploy never applies in the middle of a run.
-        await continueAsNew<typeof generateDebates>({ ...(integrity ? frozenConfig : rawConfig), chain: next } as GenerateDebatesInput);
+        await continueOnCurrentBuild({ ...(integrity ? frozenConfig : rawConfig), chain: next } as GenerateDebatesInput);
       }
     }
 

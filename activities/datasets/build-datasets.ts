@@ -42,7 +42,6 @@ export interface BuildDatasetsResult {
 /** PRM contrastive groups kept per problem, lowest step positions first. */
 export const MAX_GROUPS_PER_PROBLEM = 32;
 const READ_AHEAD = 8;
-const HEARTBEAT_EVERY = 200;
 const PIPE_CAPACITY = 256;
 
 export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDatasetsResult> {
@@ -60,7 +59,7 @@ export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDat
   const configHash = hashConfig(includeReasoning ? { runId } : { runId, includeReasoning });
 
   let artifacts = 0;
-  for await (const _ of debateKeys(store, debates)) artifacts += 1;
+  for await (const _ of debateKeys(store, debates)) heartbeat(++artifacts);
   if (artifacts === 0) {
     throw ApplicationFailure.nonRetryable(`no debate artifacts under ${store.urlOf(debates.slice(0, -1))}/: run the debates of run '${runId}' first`, 'NoDebates');
   }
@@ -88,7 +87,7 @@ export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDat
   try {
     for await (const { key, record } of readDebates(store, debates)) {
       await emit(pipes, store.urlOf(key), record, tally, includeReasoning);
-      if (tally.problems % HEARTBEAT_EVERY === 0) heartbeat(tally.problems);
+      heartbeat(tally.problems);
     }
   } catch (error) {
     for (const pipe of Object.values(pipes)) pipe.end(error);
@@ -204,6 +203,11 @@ function contrastiveGroups(traces: PrmTrace[]): ContrastiveGroup[] {
   return groups;
 }
 
+/**
+ * Called on every artifact listed and every record read: the SDK sends at most one heartbeat per 80% of
+ * the heartbeat timeout, so a worker killed mid-build is noticed within that timeout, whatever the
+ * size of the run.
+ */
 function heartbeat(progress: number): void {
   let context: Context;
   try {
