@@ -1,5 +1,6 @@
 """python -m agentark_trainer <job> --config <file.json> [--resume auto|none|<checkpoint>]
 python -m agentark_trainer check --serve [--timeout-ms N]   (the answer checker server, check_server.py)
+python -m agentark_trainer serve --model <path> [--host --port --dtype]   (an OpenAI-compatible rollout server, serve.py)
 
 Exit codes: 0 done, 2 bad config (or bad input data), 75 interrupted and resumable, 1 any other failure.
 """
@@ -77,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
 
         follow_parent_death()
         return check_server.main(argv[1:])
+    if argv[:1] == ["serve"]:
+        from . import serve
+
+        follow_parent_death()
+        return serve.main(argv[1:])
     from .config import ConfigError
     from .data import DataError
     from .events import claim_stdout, emit, setup_logging

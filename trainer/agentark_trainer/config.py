@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import typing
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, Optional, Union
@@ -172,8 +173,14 @@ class GrpoConfig(TrainConfig):
     verifiable_weight: float = 0.0
     adv_eps: float = 1e-4
     generation_batch_size: int = 0  # sequences per generate() call; 0 = all of the step's samples at once
-    # rollouts by transformers' generate (static batches), or its continuous batching (generate_batch)
-    rollout_engine: Literal["generate", "continuous"] = "generate"
+    # rollouts by transformers' generate (static batches), its continuous batching (generate_batch), or an
+    # external OpenAI-compatible server (vLLM, or `python -m agentark_trainer serve`) sent the LoRA adapter
+    # after each update (rollout_client.py)
+    rollout_engine: Literal["generate", "continuous", "openai"] = "generate"
+    rollout_url: Optional[str] = None  # openai: the server's base URL, e.g. http://127.0.0.1:8000/v1
+    rollout_api_key_env: Optional[str] = None  # openai: the NAME of the env var holding the key, never the key
+    rollout_timeout_s: float = 600.0  # openai: per HTTP request (a whole step's completions in one request)
+    rollout_model: Optional[str] = None  # openai: the served base model's name; None = the one /models lists
     # Eq. 4: the ratio per token (as in GRPO's reference implementation), or per sequence as written
     # (exp of the sum of the sequence's token log-ratios, the same for each of its tokens)
     ratio: Literal["token", "sequence"] = "token"
@@ -193,6 +200,7 @@ class GrpoConfig(TrainConfig):
             raise ConfigError("logprob_chunk", "must be >= 0")
         if self.rollout_engine == "continuous" and self.parallel == "fsdp":
             raise ConfigError("rollout_engine", "continuous batching runs on a whole model: use generate with fsdp")
+        self.validate_rollout_server()
         if self.group_size < self.MIN_GROUP:
             raise ConfigError("group_size", f"must be >= {self.MIN_GROUP}" +
                               (" (advantages are relative within a group)" if self.MIN_GROUP > 1 else ""))
@@ -212,6 +220,35 @@ class GrpoConfig(TrainConfig):
             raise ConfigError("prm", "prm_weight is non-zero but no PRM is given (set prm or prm_weight: 0)")
         if self.prm_weight == 0 and self.verifiable_weight == 0:
             raise ConfigError("verifiable_weight", "prm_weight and verifiable_weight are both 0: no reward")
+
+    def validate_rollout_server(self) -> None:
+        """The openai engine's settings. Only LoRA adapters travel to the server after an update (megabytes;
+        the full weights would be the whole model every step), and every rank's policy must be whole to save
+        its adapter, hence no fsdp (which the trainer allows only for full fine-tuning anyway)."""
+        fields = ("rollout_url", "rollout_api_key_env", "rollout_model")
+        if self.rollout_engine != "openai":
+            for name in fields:
+                if getattr(self, name) is not None:
+                    raise ConfigError(name, "only used with rollout_engine openai")
+            return
+        if self.parallel == "fsdp":
+            raise ConfigError("rollout_engine", "the openai engine sends the policy's LoRA adapter to the server; "
+                                                "fsdp shards full fine-tuning: use ddp with lora")
+        if self.lora is None:
+            raise ConfigError("rollout_engine", "the openai engine syncs the policy as a LoRA adapter after each "
+                                                "update; full fine-tuning would ship the whole model every step: "
+                                                "set lora, or use rollout_engine generate or continuous")
+        if not self.rollout_url:
+            raise ConfigError("rollout_url", "rollout_engine openai needs the server's base URL "
+                                             "(e.g. http://127.0.0.1:8000/v1)")
+        if not self.rollout_url.startswith(("http://", "https://")):
+            raise ConfigError("rollout_url", f"must start with http:// or https://, got {self.rollout_url!r}")
+        key_env = self.rollout_api_key_env
+        if key_env is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key_env):
+            raise ConfigError("rollout_api_key_env", "must be the name of an environment variable holding the key "
+                                                     "(e.g. ROLLOUT_API_KEY), not the key itself")
+        if self.rollout_timeout_s <= 0:
+            raise ConfigError("rollout_timeout_s", "must be > 0")
 
 
 @dataclass

@@ -16,7 +16,9 @@ One step, top to bottom:
                 gives them ``truncated_reward``
 
 Generation is decoupled from the training micro-batch: the step's samples are generated in calls of
-``generation_batch_size`` sequences, then cut into micro-batches. With ``lora`` only adapters train and the
+``generation_batch_size`` sequences, then cut into micro-batches. ``rollout_engine`` picks who samples: the
+policy's generate, its continuous batching, or an external OpenAI-compatible server that gets the LoRA adapter
+after each update (``openai``, rollout_client.py). With ``lora`` only adapters train and the
 reference policy is the same model with its adapter disabled (no second copy of the weights); log-probs
 run the LM head in chunks (logprobs.py).
 
@@ -35,7 +37,7 @@ from typing import Callable, Optional
 
 import torch
 
-from . import checker, data, logprobs, loop, models, parallel
+from . import checker, data, logprobs, loop, models, parallel, rollout_client
 from .config import GrpoConfig, to_dict
 from .runtime import Runtime, seed_everything
 
@@ -152,6 +154,7 @@ class GrpoState:
     scheduler: object
     total_steps: int
     reward_fn: Optional[RewardFn]
+    rollout: Optional[rollout_client.OpenAIRollout] = None  # the openai engine's server connection
 
 
 def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None,
@@ -160,6 +163,8 @@ def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None,
     policy into the module that trains (default PolicyLogprobs; ppo adds its value head)."""
     seed_everything(cfg.seed)  # the same initial weights on every rank (random init of an arch included)
     records = data.load_grpo(cfg.data)
+    # before the models load, so a server that is down or refuses the key fails the job in seconds
+    engine = rollout_client.OpenAIRollout.connect(cfg, rt) if cfg.rollout_engine == "openai" else None
     lm, tok = models.load(parallel.master_spec(cfg))
     lm.to(rt.device)
     ref = None
@@ -187,7 +192,7 @@ def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None,
     scheduler = loop.build_scheduler(cfg, optimizer, total * cfg.updates_per_batch)
     seed_everything(cfg.seed + rt.rank)  # ranks sample different completions
     return GrpoState(cfg, rt, tok, lm, module, policy, ref, prm, prm_tok, prm_meta, records, sampler, optimizer, scheduler,
-                     total, reward_fn)
+                     total, reward_fn, engine)
 
 
 @torch.no_grad()
@@ -202,7 +207,12 @@ def rollout(st: GrpoState, idx: list[int]) -> dict:
     ids, attn = data.pad_rows(rows, tok.pad_token_id, left=True)
     ids, attn = ids.to(dev), attn.to(dev)
     st.lm.eval()
-    comp = continuous_rollout(st, rows) if cfg.rollout_engine == "continuous" else generate_rollout(st, ids, attn)
+    if cfg.rollout_engine == "continuous":
+        comp = continuous_rollout(st, rows)
+    elif cfg.rollout_engine == "openai":
+        comp = openai_rollout(st, prompts)
+    else:
+        comp = generate_rollout(st, ids, attn)
     n_prompt = ids.shape[1]
     is_eos = comp == tok.eos_token_id
     # keep tokens up to and including the first EOS
@@ -243,11 +253,40 @@ def continuous_rollout(st: GrpoState, rows: list[list[int]]) -> torch.Tensor:
                            max_new_tokens=cfg.max_new_tokens, eos_token_id=tok.eos_token_id,
                            pad_token_id=tok.pad_token_id)
     out = st.lm.generate_batch(rows, generation_config=gen, warmup=st.rt.device.type == "cuda")
-    comps = [out[f"req_{i}"].generated_tokens for i in range(len(rows))]
-    comp = torch.full((len(rows), max(1, max(len(c) for c in comps))), tok.pad_token_id, dtype=torch.long)
+    return right_padded([out[f"req_{i}"].generated_tokens for i in range(len(rows))], tok.pad_token_id,
+                        st.rt.device)
+
+
+def openai_rollout(st: GrpoState, prompts: list[list[int]]) -> torch.Tensor:
+    """Completion ids [N, T] from the external server (rollout_client.py): G samples of each prompt, one request
+    per ``generation_batch_size // G`` prompts (0 = one request: the server batches better than we can), the
+    request's seed drawn from this rank's RNG (checkpointed: a resumed job sends the same seeds)."""
+    cfg, tok = st.cfg, st.tokenizer
+    per = max(1, cfg.generation_batch_size // cfg.group_size) if cfg.generation_batch_size else len(prompts)
+    comps: list[list[int]] = []
+    for b in range(0, len(prompts), per):
+        seed = int(torch.randint(0, 2 ** 31 - 1, (1,)))
+        comps += st.rollout.complete(prompts[b:b + per], cfg.group_size, cfg.max_new_tokens, cfg.temperature,
+                                     cfg.top_p, seed, tok.eos_token_id)
+    return right_padded(comps, tok.pad_token_id, st.rt.device)
+
+
+def sync_rollout(st: GrpoState, version: int) -> float:
+    """Seconds spent making the openai engine's server serve the policy after ``version`` optimizer steps (0 and
+    nothing to do for the other engines, which sample from the policy itself)."""
+    if st.rollout is None:
+        return 0.0
+    t0 = time.perf_counter()
+    st.rollout.sync(st.lm, version, st.rt)
+    return time.perf_counter() - t0
+
+
+def right_padded(comps: list[list[int]], pad_id: int, device) -> torch.Tensor:
+    """Completions of any lengths as [N, T] ids right-padded with ``pad_id``, what generate_rollout returns."""
+    comp = torch.full((len(comps), max(1, max(len(c) for c in comps))), pad_id, dtype=torch.long)
     for i, c in enumerate(comps):
         comp[i, :len(c)] = torch.tensor(c, dtype=torch.long)
-    return comp.to(st.rt.device)
+    return comp.to(device)
 
 
 def split_samples(batch: dict, micro: list[list[int]], group_size: int) -> list[dict]:
@@ -357,6 +396,7 @@ def train_step(st: GrpoState, step: int) -> loop.StepResult:
     cfg, rt = st.cfg, st.rt
     micro = st.sampler.rank_micro_batches(step, rt.rank, rt.world_size, cfg.batch_size, cfg.grad_accum)
     t0 = time.perf_counter()
+    sync_rollout(st, step)  # a no-op but in a resumed job's first step: the server gets the checkpoint's weights
     samples = rollout(st, [i for m in micro for i in m])
     t1 = time.perf_counter()
     batches = split_samples(score(st, samples), micro, cfg.group_size)
@@ -364,7 +404,7 @@ def train_step(st: GrpoState, step: int) -> loop.StepResult:
     batches = [behaviour_logprobs(st, b) for b in batches]
     totals = update(st, batches)
     t3 = time.perf_counter()
-    metrics = step_metrics(st, batches, totals, (t0, t1, t2, t3))
+    metrics = step_metrics(st, batches, totals, (t0, t1, t2, t3), sync_rollout(st, step + 1))
     metrics["zero_std_group_fraction"] = mean_of(rt, batches, "zero_var")
     tokens = sum(int(b["attn"].sum()) for b in batches)
     return loop.StepResult(totals["loss"], tokens, metrics)
@@ -375,12 +415,14 @@ def mean_of(rt: Runtime, batches: list[dict], key: str) -> float:
         sum(b[key].numel() for b in batches)))
 
 
-def step_metrics(st: GrpoState, batches: list[dict], totals: dict, times: tuple) -> dict:
-    """The metrics every policy-gradient step logs (grpo and ppo): rewards, accuracy, KL, clipping, lengths."""
+def step_metrics(st: GrpoState, batches: list[dict], totals: dict, times: tuple, sync_s: float = 0.0) -> dict:
+    """The metrics every policy-gradient step logs (grpo and ppo): rewards, accuracy, KL, clipping, lengths;
+    with the openai engine ``sync_s``, the time its server took to get the updated adapter."""
     rt = st.rt
     t0, t1, t2, t3 = times
     n_tokens = rt.all_sum(totals["tokens"])  # tokens in the loss (truncated samples left out under "mask")
     n_samples = rt.all_sum(sum(b["mask"].shape[0] for b in batches))
+    extra = {"sync_s": sync_s} if st.rollout is not None else {}
     return {
         "reward": mean_of(rt, batches, "rewards"),
         "prm_reward": mean_of(rt, batches, "prm_reward"),
@@ -390,7 +432,7 @@ def step_metrics(st: GrpoState, batches: list[dict], totals: dict, times: tuple)
         "completion_length": rt.all_sum(sum(float(b["mask"].sum()) for b in batches)) / max(1.0, n_samples),
         "stopped_fraction": mean_of(rt, batches, "stopped"),
         "grad_norm": totals["grad_norm"],
-        "rollout_s": t1 - t0, "score_s": t2 - t1, "update_s": t3 - t2,
+        "rollout_s": t1 - t0, "score_s": t2 - t1, "update_s": t3 - t2, **extra,
     }
 
 

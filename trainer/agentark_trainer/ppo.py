@@ -159,6 +159,7 @@ def train_step(st: grpo.GrpoState, step: int) -> loop.StepResult:
     cfg, rt = st.cfg, st.rt
     micro = st.sampler.rank_micro_batches(step, rt.rank, rt.world_size, cfg.batch_size, cfg.grad_accum)
     t0 = time.perf_counter()
+    grpo.sync_rollout(st, step)  # the openai engine after a resume: the server gets the checkpoint's weights
     samples = grpo.rollout(st, [i for m in micro for i in m])
     t1 = time.perf_counter()
     batches = grpo.split_samples(grpo.score(st, samples), micro, cfg.group_size)
@@ -177,7 +178,7 @@ def train_step(st: grpo.GrpoState, step: int) -> loop.StepResult:
             offset += n
     totals = update(st, batches)
     t3 = time.perf_counter()
-    metrics = grpo.step_metrics(st, batches, totals, (t0, t1, t2, t3))
+    metrics = grpo.step_metrics(st, batches, totals, (t0, t1, t2, t3), grpo.sync_rollout(st, step + 1))
     n_tokens = max(1.0, rt.all_sum(totals["tokens"]))
     returns = torch.cat([b["returns"][b["loss_mask"].bool()] for b in batches])
     values = torch.cat([b["old_values"][b["loss_mask"].bool()] for b in batches])
