@@ -10,6 +10,7 @@ import { registerCancel } from './cancel';
 import { registerSchedule } from './schedule';
 import { registerRun } from './run';
 import { registerCodecServer } from './codec-server';
+import { registerDeployment } from './deployment';
 
 /** The `agentark` command. Each subcommand lives in its own file and registers itself here. */
 export function buildProgram(): Command {
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerSchedule(program);
   registerRun(program);
   registerCodecServer(program);
+  registerDeployment(program);
   return program;
 }
 

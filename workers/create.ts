@@ -6,6 +6,7 @@ import * as mainActivities from '../activities/main';
 import { LLM_QUEUE, MAIN_QUEUE } from '../core/task-queues';
 import { createGpuWorker, progressClient } from './gpu-worker';
 import { dataConverter } from './codec';
+import { deploymentOption, type DeploymentSetting } from './deployment';
 import { startTelemetry } from './telemetry';
 import { temporalEnv } from './temporal-env';
 
@@ -16,8 +17,9 @@ export async function connect(): Promise<NativeConnection> {
 }
 
 /** Workflows + CPU activities. */
-export async function createMainWorker(opts: { connection: NativeConnection; taskQueue?: string; namespace?: string }): Promise<Worker> {
+export async function createMainWorker(opts: { connection: NativeConnection; taskQueue?: string; namespace?: string; deployment?: DeploymentSetting }): Promise<Worker> {
   return Worker.create({
+    ...(await deploymentOption(opts.deployment)),
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_TASK_QUEUE ?? MAIN_QUEUE,
@@ -36,7 +38,7 @@ export async function createMainWorker(opts: { connection: NativeConnection; tas
  * a round of 4096-token replies may take), so a rolling restart pays for no call twice.
  */
 export async function createLlmWorker(opts: {
-  connection: NativeConnection; taskQueue?: string; namespace?: string; concurrency?: number;
+  connection: NativeConnection; taskQueue?: string; namespace?: string; concurrency?: number; deployment?: DeploymentSetting;
   /** Called after each call the teacher answered (live progress of an in-process worker). */
   onCall?: () => void;
 }): Promise<Worker> {
@@ -48,6 +50,7 @@ export async function createLlmWorker(opts: {
   if (!Number.isFinite(graceMs) || graceMs < 0) throw new Error(`AGENTARK_LLM_SHUTDOWN_GRACE_MS must be a number of milliseconds, got ${process.env.AGENTARK_LLM_SHUTDOWN_GRACE_MS}`);
   teacherEndpoints(); // a bad AGENTARK_TEACHERS / allowlist stops the worker at start, with the variable named
   return Worker.create({
+    ...(await deploymentOption(opts.deployment)),
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_LLM_QUEUE ?? LLM_QUEUE,

@@ -8,6 +8,7 @@ import { GPU_QUEUE } from '../core/task-queues';
 import { TRAIN_PROGRESS_SIGNAL } from '../core/training';
 import { stateDir } from '../infra/dev/paths';
 import { dataConverter } from './codec';
+import { deploymentOption } from './deployment';
 import { temporalEnv } from './temporal-env';
 
 /**
@@ -62,6 +63,7 @@ export async function createGpuWorker(opts: GpuWorkerOptions): Promise<GpuWorker
     keepCheckpoints: 2,
   });
   const worker = await Worker.create({
+    ...(await deploymentOption()),
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_GPU_QUEUE ?? GPU_QUEUE,

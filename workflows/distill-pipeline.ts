@@ -1,6 +1,6 @@
 import {
   ApplicationFailure, defineQuery, executeChild, isCancellation, proxyActivities, setCurrentDetails, setHandler,
-  upsertSearchAttributes, workflowInfo,
+  setWorkflowOptions, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type * as mainActivities from '../activities/main';
 import { evalWorkflowId } from '../core/evaluation';
@@ -141,3 +141,7 @@ export async function distillPipeline(rawInput: unknown): Promise<PipelineResult
     reportKeys: { report: built.reportKey, markdown: built.markdownKey, html: built.htmlKey, charts: built.charts },
   };
 }
+
+// A run lasts as long as its debates and trainings: it moves to each new build made current (Worker
+// Versioning), which its patched() branches and the earlier releases' replay fixtures keep safe.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, distillPipeline);

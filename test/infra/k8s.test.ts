@@ -56,6 +56,7 @@ const OPTIONAL: Record<string, string> = {
   AWS_ENDPOINT_URL: 'as AWS_ENDPOINT_URL_S3',
   AWS_DEFAULT_REGION: 'AWS_REGION is set',
   AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'the images run Node 22, which the AWS SDK does not warn about',
+  AGENTARK_BUILD_ID: 'baked into each image (Dockerfile.* ARG AGENTARK_BUILD_ID), else the package version',
   AGENTARK_STORE_ALLOW: 'stores besides AGENTARK_STORE that a workflow\'s input may name: none by default',
 };
 
