@@ -4,7 +4,7 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 
 /**
  * This process's own Prometheus metrics (prom-client): the llm worker's teacher calls, tokens, latency,
- * errors and cache hits, the gpu worker's training steps and tokens, and Node's process metrics. The
+ * errors and cache hits, answer checks, the gpu worker's training steps and tokens, and Node's process metrics. The
  * worker serves them on /metrics when AGENTARK_METRICS_PORT is set (workers/telemetry.ts); the Temporal
  * SDK serves its own (temporal_*) apart. Call sites use the recorders below, one line each.
  */
@@ -58,6 +58,18 @@ const trainingTokens = new Counter({
   labelNames: ['job'] as const,
   registers,
 });
+
+const answerChecks = new Counter({
+  name: 'agentark_answer_checks_total',
+  help: 'Answers checked against the gold, by task kind, the rule that decided, and the verdict (correct, wrong, undecided)',
+  labelNames: ['task', 'checker', 'verdict'] as const,
+  registers,
+});
+
+/** One answer checked: `correct` null is undecided (no rule decides, or the check ran past its timeout). */
+export function answerChecked(task: string, checker: string, correct: boolean | null): void {
+  answerChecks.inc({ task, checker, verdict: correct === null ? 'undecided' : correct ? 'correct' : 'wrong' });
+}
 
 /** The usage an OpenAI-compatible server reports (reasoning_tokens: OpenAI's and some servers' reasoning count). */
 export interface ReportedUsage {

@@ -23,6 +23,7 @@ import type { Comparison, Verdict } from '../../core/verdict';
 import { CheckerPool, poolOptionsFromEnv } from './pool';
 import type { Answer } from './protocol';
 
+import { answerChecked } from '../metrics';
 export type { Comparison, Verdict } from '../../core/verdict';
 export { CheckerUnavailable } from './process';
 export { CheckerPool, poolOptionsFromEnv, type PoolOptions, type PoolStats } from './pool';
@@ -45,7 +46,9 @@ export function checkerPool(): CheckerPool {
 
 export async function checkAnswers(items: readonly CheckItem[], pool: CheckerPool = checkerPool()): Promise<Verdict[]> {
   const answers = await pool.submit(items.map(({ task, completion, gold, options }) => ({ op: 'check' as const, task, completion, gold, ...(options ? { options } : {}) })));
-  return answers.map(toVerdict);
+  const verdicts = answers.map(toVerdict);
+  verdicts.forEach((v, i) => answerChecked(items[i].task, v.checker, v.correct));
+  return verdicts;
 }
 
 export async function equivalences(pairs: readonly Comparison[], pool: CheckerPool = checkerPool()): Promise<(boolean | null)[]> {

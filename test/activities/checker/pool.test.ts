@@ -11,6 +11,7 @@ import {
   poolOptionsFromEnv,
   type PoolOptions,
 } from '../../../activities/checker';
+import { registry } from '../../../activities/metrics';
 import type { TaskKind } from '../../../core/problem';
 import vectorsJson from '../../../core/answer/checker-vectors.json';
 
@@ -87,6 +88,19 @@ describe('the checker pool', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => equivalences([{ task: 'math', a: `\\frac{${i}}{4}`, b: String(i / 4) }], p)));
     expect(answers.flat()).toEqual(Array(20).fill(true));
     expect(p.stats().batches - before).toBe(1);
+  });
+
+  it('counts every check in agentark_answer_checks_total by task, checker and verdict', async () => {
+    const count = async (labels: string): Promise<number> => {
+      const line = (await registry.metrics()).split('\n').find((l) => l.startsWith(`agentark_answer_checks_total{${labels}}`));
+      return line ? Number(line.split(' ').pop()) : 0;
+    };
+    const right = 'task="math",checker="agentark-answer",verdict="correct"';
+    const before = await count(right);
+    const verdicts = await checkAnswers([quick(3), quick(5), { task: 'math', completion: 'so $\\boxed{7}$', gold: '8' }], pool({ processes: 1 }));
+    expect(verdicts.map((v) => [v.checker, v.correct])).toEqual([['agentark-answer', true], ['agentark-answer', true], ['agentark-answer', false]]);
+    expect(await count(right)).toBe(before + 2);
+    expect(await count('task="math",checker="agentark-answer",verdict="wrong"')).toBeGreaterThanOrEqual(1);
   });
 
   it('kills a process stuck past the timeout, answers that check undecided and goes on with a fresh process', async () => {
