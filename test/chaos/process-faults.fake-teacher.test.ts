@@ -25,6 +25,7 @@ const N = chaosSize(40, 500);
 const KILLS = chaosSize(1, 10);
 const OUTAGE_MS = chaosSize(5_000, 60_000);
 const LLM_CONCURRENCY = 16;
+const WINDOW = chaosSize(8, 50);
 const AGENTS = 3;
 const ROUNDS = 2;
 const SEED = 2026;
@@ -120,10 +121,13 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
         runId,
         llmQueue: cluster.llmQueue,
         dataset: { format: 'gsm8k', url: gsm8kTest, limit: N },
-        teacher: { maxTokens: 256 },
+        // A cache of this run's own, so each run pays for its calls and the faults find calls in flight.
+        teacher: { maxTokens: 256, cacheNamespace: `chaos-${runId}` },
         debate: { agents: AGENTS, rounds: ROUNDS },
         judge: { enabled: false, k: 2 },
-        window: 100,
+        // Debates in waves: with every problem in flight at once they all advance in step and finish together,
+        // so a fault at "30% done" would find the debates over and nothing in flight.
+        window: WINDOW,
       }],
     });
   };
@@ -161,7 +165,8 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
     const handle = await start(runId);
     let inFlight = 0;
     for (let i = 0; i < KILLS; i++) {
-      await waitForDone(handle.workflowId, Math.floor(((i + uniform('at', SEED, i)) / KILLS) * 0.8 * N));
+      // Between 20% and 80% of the problems done, so every kill lands while debates are in flight.
+      await waitForDone(handle.workflowId, Math.floor((0.2 + (0.6 * (i + uniform('at', SEED, i))) / KILLS) * N));
       // The small form kills the main worker once (an llm worker's lost round waits out its heartbeat
       // timeout; the durability suite covers that in make test); the full form picks main or llm at random.
       const kind: WorkerKind = !chaosFull ? 'main' : uniform('worker', SEED, i) < 0.5 ? 'main' : 'llm';
