@@ -132,6 +132,10 @@ class PolicyLogprobs(torch.nn.Module):
         """The policy's generate, through this module (so a sharded policy gathers its root first)."""
         return self.lm.generate(**kw)
 
+    def param_groups(self, cfg) -> list:
+        """What the optimizer trains (loop.build_optimizer): every trainable parameter, at ``lr``."""
+        return [p for p in self.parameters() if p.requires_grad]
+
 
 # ----------------------------------------------------------------------------- the job
 
@@ -160,7 +164,8 @@ class GrpoState:
 def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None,
           trainable: Optional[Callable[[torch.nn.Module], torch.nn.Module]] = None) -> GrpoState:
     """``reward_fn`` replaces the PRM + checker reward (for experiments and tests). ``trainable`` wraps the
-    policy into the module that trains (default PolicyLogprobs; ppo adds its value head)."""
+    policy into the module that trains (default PolicyLogprobs; ppo adds its value head); the optimizer is
+    built on that module's ``param_groups``."""
     seed_everything(cfg.seed)  # the same initial weights on every rank (random init of an arch included)
     records = data.load_grpo(cfg.data)
     # before the models load, so a server that is down or refuses the key fails the job in seconds
@@ -188,7 +193,7 @@ def setup(cfg: GrpoConfig, rt: Runtime, reward_fn: Optional[RewardFn] = None,
     total = cfg.max_steps or cfg.epochs * sampler.steps_per_epoch()
     module = (trainable or (lambda m: PolicyLogprobs(m, cfg.logprob_chunk)))(lm).to(rt.device)
     policy = parallel.wrap(rt, cfg, module)
-    optimizer = loop.build_optimizer(cfg, [p for p in module.parameters() if p.requires_grad])
+    optimizer = loop.build_optimizer(cfg, module.param_groups(cfg))
     scheduler = loop.build_scheduler(cfg, optimizer, total * cfg.updates_per_batch)
     seed_everything(cfg.seed + rt.rank)  # ranks sample different completions
     return GrpoState(cfg, rt, tok, lm, module, policy, ref, prm, prm_tok, prm_meta, records, sampler, optimizer, scheduler,
@@ -369,30 +374,55 @@ def reference_logprobs(st: GrpoState, batch: dict) -> Optional[torch.Tensor]:
         return token_logprobs(st.lm, *args)
 
 
-def update(st: GrpoState, batches: list[dict]) -> dict:
-    """updates_per_batch optimizer steps over the rank's micro-batches; returns summed statistics."""
+def grpo_loss(st: GrpoState, b: dict, denom: float):
+    """GRPO's loss of micro-batch ``b`` (one advantage per sample) and its statistics: kl, clipped, tokens."""
+    cfg = st.cfg
+    logp = st.policy(b["ids"], b["attn"], b["n_prompt"], cfg.temperature)
+    old = b["old_logp"] if b["old_logp"] is not None else logp.detach()
+    return policy_loss(logp, old, b["ref_logp"], b["adv"], b["loss_mask"], cfg.epsilon, cfg.beta, denom, cfg.ratio)
+
+
+def grpo_metrics(st: GrpoState, batches: list[dict], totals: dict) -> dict:  # noqa: ARG001
+    """What grpo logs beyond step_metrics: the share of groups whose rewards are all equal (no gradient)."""
+    return {"zero_std_group_fraction": mean_of(st.rt, batches, "zero_var")}
+
+
+@dataclass(frozen=True)
+class Algorithm:
+    """What a policy-gradient job plugs into the step grpo and ppo share (rollout, score, behaviour, updates,
+    metrics: train_step and update below), so ppo only adds its value head, GAE, whitening and value loss."""
+
+    behaviour: Callable[[GrpoState, dict], dict]  # a micro-batch's "old" numbers, once before the updates
+    prepare: Callable[[GrpoState, list[dict]], None]  # over the step's micro-batches, before the updates
+    loss: Callable[[GrpoState, dict, float], tuple]  # (a micro-batch's loss / denom, its stats to sum in totals)
+    metrics: Callable[[GrpoState, list[dict], dict], dict]  # what the step logs beyond step_metrics'
+
+
+GRPO = Algorithm(behaviour_logprobs, lambda st, batches: None, grpo_loss, grpo_metrics)
+
+
+def update(st: GrpoState, batches: list[dict], loss_fn: Callable = grpo_loss) -> dict:
+    """updates_per_batch optimizer steps over the rank's micro-batches; returns summed statistics (the loss
+    averaged over the updates, ``grad_norm`` of the last, the sums of what ``loss_fn`` reports)."""
     cfg, rt = st.cfg, st.rt
     denom = max(1.0, rt.all_sum(sum(float(b["loss_mask"].sum()) for b in batches)))
-    totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0, "grad_norm": 0.0}
+    totals = {"loss": 0.0, "grad_norm": 0.0}
     params = [p for p in st.module.parameters() if p.requires_grad]
     for _ in range(cfg.updates_per_batch):
-        st.lm.train()
+        st.module.train()
         for i, b in enumerate(batches):
             sync = i == len(batches) - 1
             with parallel.accumulation_context(rt, st.policy, sync):
-                logp = st.policy(b["ids"], b["attn"], b["n_prompt"], cfg.temperature)
-                old = b["old_logp"] if b["old_logp"] is not None else logp.detach()
-                loss, stats = policy_loss(logp, old, b["ref_logp"], b["adv"], b["loss_mask"], cfg.epsilon, cfg.beta,
-                                          denom, cfg.ratio)
+                loss, stats = loss_fn(st, b, denom)
                 loop.backward(rt, loss)
             totals["loss"] += float(loss.detach()) / cfg.updates_per_batch
-            for k in ("kl", "clipped", "tokens"):
-                totals[k] += stats[k]
+            for k, v in stats.items():
+                totals[k] = totals.get(k, 0.0) + v
         totals["grad_norm"] = loop.optimizer_step(cfg, params, st.optimizer, st.scheduler)
     return totals
 
 
-def train_step(st: GrpoState, step: int) -> loop.StepResult:
+def train_step(st: GrpoState, step: int, algo: Algorithm = GRPO) -> loop.StepResult:
     cfg, rt = st.cfg, st.rt
     micro = st.sampler.rank_micro_batches(step, rt.rank, rt.world_size, cfg.batch_size, cfg.grad_accum)
     t0 = time.perf_counter()
@@ -401,11 +431,12 @@ def train_step(st: GrpoState, step: int) -> loop.StepResult:
     t1 = time.perf_counter()
     batches = split_samples(score(st, samples), micro, cfg.group_size)
     t2 = time.perf_counter()
-    batches = [behaviour_logprobs(st, b) for b in batches]
-    totals = update(st, batches)
+    batches = [algo.behaviour(st, b) for b in batches]
+    algo.prepare(st, batches)
+    totals = update(st, batches, algo.loss)
     t3 = time.perf_counter()
     metrics = step_metrics(st, batches, totals, (t0, t1, t2, t3), sync_rollout(st, step + 1))
-    metrics["zero_std_group_fraction"] = mean_of(rt, batches, "zero_var")
+    metrics.update(algo.metrics(st, batches, totals))
     tokens = sum(int(b["attn"].sum()) for b in batches)
     return loop.StepResult(totals["loss"], tokens, metrics)
 

@@ -38,7 +38,10 @@ class StepResult:
     metrics: dict = field(default_factory=dict)  # already global (or rank-0) values, logged as a metric event
 
 
-def build_optimizer(cfg, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+def build_optimizer(cfg, params: list) -> torch.optim.Optimizer:
+    """AdamW at ``cfg.lr``. ``params`` is the parameters, or torch's parameter groups (dicts of ``params`` and
+    settings of their own such as ``lr``): a job training parts at different rates passes its groups here, so
+    the scheduler and checkpoints see them from the start."""
     return torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
 
 

@@ -100,7 +100,8 @@ def generation(module: torch.nn.Module):
 @contextlib.contextmanager
 def gathered(module: torch.nn.Module):
     """Every sharded group of ``module`` gathered (full parameters in compute dtype on every rank) for the
-    duration: generation (one gather instead of one per layer per token) and writing final/."""
+    duration, then resharded: around writing final/, where ``state_for_save`` reads the full parameters.
+    Nothing to do for a module with no sharded parts."""
     from torch.distributed.fsdp import FSDPModule
 
     groups = [m for m in module.modules() if isinstance(m, FSDPModule)]

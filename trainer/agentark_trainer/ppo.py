@@ -1,6 +1,7 @@
 """The ppo job: the paper's PPO ablation of PAD (App. B.2, C.2), with the same PRM reward and KL as grpo.
 
-What differs from grpo.py, whose rollout, reward and KL it shares:
+What differs from grpo.py, whose rollout, reward, KL and step (grpo.train_step) it shares, plugged in as a
+grpo.Algorithm:
   - a value head (one linear layer) on the policy's last hidden state gives V_t at every completion position
     (the state before token t is generated);
   - the sample's reward R (the PRM aggregate, optionally mixed with the verifiable reward, exactly as in grpo)
@@ -18,13 +19,12 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from typing import Optional
 
 import torch
 from safetensors.torch import save_file
 
-from . import grpo, logprobs, loop, models, parallel
+from . import grpo, logprobs, loop, models
 from .config import PpoConfig, to_dict
 from .runtime import Runtime
 
@@ -100,19 +100,20 @@ class PolicyWithValue(grpo.PolicyLogprobs):
         values = self.value_head(h.to(self.value_head.weight.dtype)).squeeze(-1).float()
         return logp, values
 
+    def param_groups(self, cfg) -> list:
+        """With ``value_lr`` the value head in a group of its own at that rate, the policy at ``lr``."""
+        if not cfg.value_lr:
+            return super().param_groups(cfg)
+        head = list(self.value_head.parameters())
+        policy = [p for p in self.parameters() if p.requires_grad and all(p is not h for h in head)]
+        return [{"params": policy}, {"params": head, "lr": cfg.value_lr}]
+
 
 # ----------------------------------------------------------------------------- the job
 
 
 def setup(cfg: PpoConfig, rt: Runtime, reward_fn: Optional[grpo.RewardFn] = None) -> grpo.GrpoState:
-    st = grpo.setup(cfg, rt, reward_fn, trainable=lambda lm: PolicyWithValue(lm, cfg.logprob_chunk))
-    if cfg.value_lr:  # the value head in its own parameter group
-        head = {id(p) for p in st.module.value_head.parameters()}
-        st.optimizer.param_groups[0]["params"] = [p for p in st.optimizer.param_groups[0]["params"]
-                                                  if id(p) not in head]
-        st.optimizer.add_param_group({"params": list(st.module.value_head.parameters()), "lr": cfg.value_lr})
-        st.scheduler = loop.build_scheduler(cfg, st.optimizer, st.total_steps * cfg.updates_per_batch)
-    return st
+    return grpo.setup(cfg, rt, reward_fn, trainable=lambda lm: PolicyWithValue(lm, cfg.logprob_chunk))
 
 
 @torch.no_grad()
@@ -129,64 +130,50 @@ def behaviour(st: grpo.GrpoState, batch: dict) -> dict:
     return batch
 
 
-def update(st: grpo.GrpoState, batches: list[dict]) -> dict:
-    cfg, rt = st.cfg, st.rt
-    denom = max(1.0, rt.all_sum(sum(float(b["loss_mask"].sum()) for b in batches)))
-    totals = {"loss": 0.0, "kl": 0.0, "clipped": 0.0, "tokens": 0.0, "grad_norm": 0.0, "value_loss": 0.0,
-              "value_clipped": 0.0}
-    params = [p for p in st.module.parameters() if p.requires_grad]
-    for _ in range(cfg.updates_per_batch):
-        st.module.train()
-        for i, b in enumerate(batches):
-            with parallel.accumulation_context(rt, st.policy, i == len(batches) - 1):
-                logp, values = st.policy(b["ids"], b["attn"], b["n_prompt"], cfg.temperature)
-                pl, stats = grpo.policy_loss(logp, b["old_logp"], b["ref_logp"], b["adv_w"], b["loss_mask"],
-                                             cfg.epsilon, cfg.beta, denom)  # one advantage per token (GAE)
-                vl, v_clipped = value_loss(values, b["old_values"], b["returns"], b["loss_mask"], cfg.value_clip,
-                                           denom)
-                loss = pl + cfg.vf_coef * vl
-                loop.backward(rt, loss)
-            totals["loss"] += float(loss.detach()) / cfg.updates_per_batch
-            totals["value_loss"] += float(vl.detach()) / cfg.updates_per_batch
-            totals["value_clipped"] += v_clipped
-            for k in ("kl", "clipped", "tokens"):
-                totals[k] += stats[k]
-        totals["grad_norm"] = loop.optimizer_step(cfg, params, st.optimizer, st.scheduler)
-    return totals
-
-
-def train_step(st: grpo.GrpoState, step: int) -> loop.StepResult:
-    cfg, rt = st.cfg, st.rt
-    micro = st.sampler.rank_micro_batches(step, rt.rank, rt.world_size, cfg.batch_size, cfg.grad_accum)
-    t0 = time.perf_counter()
-    grpo.sync_rollout(st, step)  # the openai engine after a resume: the server gets the checkpoint's weights
-    samples = grpo.rollout(st, [i for m in micro for i in m])
-    t1 = time.perf_counter()
-    batches = grpo.split_samples(grpo.score(st, samples), micro, cfg.group_size)
-    t2 = time.perf_counter()
-    batches = [behaviour(st, b) for b in batches]
-    for b in batches:  # whitened over every loss token of the step, on every rank
+def whiten_advantages(st: grpo.GrpoState, batches: list[dict]) -> None:
+    """``adv_w``, the advantages the loss uses: whitened over every loss token of the step, on every rank."""
+    for b in batches:
         b["adv_w"] = b["adv"]
-    if cfg.whiten_advantages:
-        flat_adv = torch.cat([b["adv"].flatten() for b in batches])
-        flat_mask = torch.cat([b["loss_mask"].flatten() for b in batches])
-        white = whiten(flat_adv, flat_mask, rt)
-        offset = 0
-        for b in batches:
-            n = b["adv"].numel()
-            b["adv_w"] = white[offset:offset + n].view_as(b["adv"])
-            offset += n
-    totals = update(st, batches)
-    t3 = time.perf_counter()
-    metrics = grpo.step_metrics(st, batches, totals, (t0, t1, t2, t3), grpo.sync_rollout(st, step + 1))
+    if not st.cfg.whiten_advantages:
+        return
+    flat_adv = torch.cat([b["adv"].flatten() for b in batches])
+    flat_mask = torch.cat([b["loss_mask"].flatten() for b in batches])
+    white = whiten(flat_adv, flat_mask, st.rt)
+    offset = 0
+    for b in batches:
+        n = b["adv"].numel()
+        b["adv_w"] = white[offset:offset + n].view_as(b["adv"])
+        offset += n
+
+
+def ppo_loss(st: grpo.GrpoState, b: dict, denom: float):
+    """The policy loss with one advantage per token (GAE) plus vf_coef times the clipped value loss."""
+    cfg = st.cfg
+    logp, values = st.policy(b["ids"], b["attn"], b["n_prompt"], cfg.temperature)
+    pl, stats = grpo.policy_loss(logp, b["old_logp"], b["ref_logp"], b["adv_w"], b["loss_mask"], cfg.epsilon,
+                                 cfg.beta, denom)
+    vl, v_clipped = value_loss(values, b["old_values"], b["returns"], b["loss_mask"], cfg.value_clip, denom)
+    return pl + cfg.vf_coef * vl, {**stats, "value_loss": float(vl.detach()) / cfg.updates_per_batch,
+                                   "value_clipped": v_clipped}
+
+
+def value_metrics(st: grpo.GrpoState, batches: list[dict], totals: dict) -> dict:
+    """What ppo logs beyond grpo's step metrics: the value loss, its clipped share, explained variance."""
+    rt = st.rt
     n_tokens = max(1.0, rt.all_sum(totals["tokens"]))
     returns = torch.cat([b["returns"][b["loss_mask"].bool()] for b in batches])
     values = torch.cat([b["old_values"][b["loss_mask"].bool()] for b in batches])
     var = float(returns.var(unbiased=False)) if returns.numel() > 1 else 0.0
-    metrics.update(value_loss=totals["value_loss"], value_clip_fraction=rt.all_sum(totals["value_clipped"]) / n_tokens,
-                   explained_variance=(1 - float((returns - values).var(unbiased=False)) / var) if var > 0 else 0.0)
-    tokens = sum(int(b["attn"].sum()) for b in batches)
-    return loop.StepResult(totals["loss"], tokens, metrics)
+    return dict(value_loss=totals["value_loss"], value_clip_fraction=rt.all_sum(totals["value_clipped"]) / n_tokens,
+                explained_variance=(1 - float((returns - values).var(unbiased=False)) / var) if var > 0 else 0.0)
+
+
+PPO = grpo.Algorithm(behaviour, whiten_advantages, ppo_loss, value_metrics)
+
+
+def train_step(st: grpo.GrpoState, step: int) -> loop.StepResult:
+    """grpo's step (rollout, score, behaviour, updates, metrics) with ppo's parts plugged in."""
+    return grpo.train_step(st, step, PPO)
 
 
 def write_final(st: grpo.GrpoState, folder: str) -> None:

@@ -45,6 +45,14 @@ class Runtime:
     def any(self, flag: bool) -> bool:
         return self.all_sum(1.0 if flag else 0.0) > 0
 
+    def broadcast(self, value):
+        """Rank 0's ``value`` (any picklable object) on every rank; what the other ranks pass is ignored."""
+        if not self.distributed:
+            return value
+        box = [value]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
     def barrier(self) -> None:
         if self.distributed:
             dist.barrier()

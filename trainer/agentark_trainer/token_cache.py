@@ -3,7 +3,8 @@
 Rank 0 streams the dataset file once, tokenises it in batches and appends to flat files; every rank then
 maps them read-only (the page cache holds one copy per machine, however many ranks). The cache folder is
 named by a hash of what its contents depend on (the file's bytes, the tokenizer, max_seq_len), so a changed
-input builds a new one and a resumed job reuses its own. Layout of ``<root>/<hash>/``:
+input builds a new one and a resumed job reuses its own; rank 0 hashes the file and broadcasts the name, so
+hashing reads it once, not once per rank. Layout of ``<root>/<hash>/``:
 
   ids.bin         int32, every example's prompt + completion + EOS ids, one after the other (truncated)
   offsets.bin     int64 [n + 1], where each example starts in ids.bin
@@ -117,9 +118,25 @@ def _write(folder: str, path: str, tokenizer, max_len: int) -> None:
                    "problems": len(problems), "data": os.path.abspath(path), "max_seq_len": max_len}, f)
 
 
+def shared_key(rt, path: str, tokenizer, max_len: int) -> str:
+    """``cache_key`` as rank 0 computes it, on every rank: hashing reads the whole file, which N ranks of a
+    node would otherwise do N times. A missing file fails every rank, not rank 0 alone (the others would wait
+    for a key that never comes)."""
+    found = None
+    if rt.is_main:
+        try:
+            found = {"key": cache_key(path, tokenizer, max_len)}
+        except data.DataError as e:
+            found = {"error": str(e)}
+    found = rt.broadcast(found)
+    if "error" in found:
+        raise data.DataError(found["error"])
+    return found["key"]
+
+
 def load(rt, path: str, tokenizer, max_len: int, root: str) -> SftTokens:
     """The cache of ``path`` under ``root``, built by rank 0 if it is not there yet; every rank maps it."""
-    folder = os.path.join(root, cache_key(path, tokenizer, max_len))
+    folder = os.path.join(root, shared_key(rt, path, tokenizer, max_len))
     if rt.is_main and not os.path.isfile(os.path.join(folder, "meta.json")):
         tmp = folder + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)

@@ -5,7 +5,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from agentark_trainer import checkpoint, grpo, ppo, prm, sft
+from agentark_trainer import checkpoint, grpo, loop, ppo, prm, sft
 from agentark_trainer.config import GrpoConfig, PpoConfig, PrmConfig, SftConfig, load_config
 from agentark_trainer.loop import Interrupted
 from agentark_trainer.runtime import Runtime
@@ -27,6 +27,7 @@ def configs(model_dir, data_dir, out):
     }
     c["grpo-lora"] = (grpo, GrpoConfig, {**c["grpo"][2], "lora": {"r": 4, "alpha": 8}, "group_size": 4})
     c["ppo"] = (ppo, PpoConfig, {**c["grpo"][2], "group_size": 2, "updates_per_batch": 2})
+    c["ppo-value-lr"] = (ppo, PpoConfig, {**c["ppo"][2], "value_lr": 3e-2, "warmup_steps": 2})
     return c
 
 
@@ -38,7 +39,7 @@ def final_weights(folder):
     return weights
 
 
-@pytest.mark.parametrize("job", ["sft", "grpo", "grpo-lora", "prm-lora", "ppo"])
+@pytest.mark.parametrize("job", ["sft", "grpo", "grpo-lora", "prm-lora", "ppo", "ppo-value-lr"])
 def test_interrupted_then_resumed_run_ends_with_the_same_weights(tiny_model_dir, data_dir, tmp_path, event_log, job):
     mod, cls, raw = configs(tiny_model_dir, data_dir, tmp_path / "straight")[job]
     straight = mod.main(load_config(cls, raw), Runtime(), None)["output"]
@@ -65,6 +66,26 @@ def test_interrupted_then_resumed_run_ends_with_the_same_weights(tiny_model_dir,
     assert a.keys() == b.keys()
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_the_value_head_trains_at_value_lr_from_the_optimizers_creation(tiny_model_dir, data_dir, tmp_path):
+    _, cls, raw = configs(tiny_model_dir, data_dir, tmp_path / "run")["ppo-value-lr"]
+    built = []
+    real = loop.build_optimizer
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(loop, "build_optimizer", lambda cfg, params: built.append(params) or real(cfg, params))
+        st = ppo.setup(load_config(cls, raw), Runtime())
+    head = list(st.module.value_head.parameters())
+    policy = [p for p in st.module.parameters() if p.requires_grad and all(p is not h for h in head)]
+    # the groups are the optimizer's own from the start (what the scheduler and checkpoints see), not patched in
+    assert [[id(p) for p in g["params"]] for g in built[0]] == [[id(p) for p in policy], [id(p) for p in head]]
+    assert [g["params"] for g in st.optimizer.param_groups] == [policy, head]
+    assert [g["initial_lr"] for g in st.optimizer.param_groups] == [1e-2, 3e-2]
+    assert st.scheduler.base_lrs == [1e-2, 3e-2]
+    for _ in range(3):  # warmup 2: both groups scaled by the one schedule
+        st.optimizer.step()  # no gradients: moves nothing
+        st.scheduler.step()
+        assert st.optimizer.param_groups[1]["lr"] == pytest.approx(3 * st.optimizer.param_groups[0]["lr"])
 
 
 def test_checkpoint_every_keeps_the_newest_and_never_exposes_a_partial_folder(tiny_model_dir, data_dir, tmp_path,

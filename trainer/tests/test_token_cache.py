@@ -1,6 +1,9 @@
 """The sft job's memory-mapped token cache, DA's per-problem weights and the chunked log-probs."""
 
+import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -33,6 +36,50 @@ def test_the_cache_holds_what_the_encoder_gives_and_is_built_once(tokenizer, tmp
     assert token_cache.load(Runtime(), path, tokenizer, 48, root).folder != cache.folder
     assert token_cache.load(Runtime(), path, tokenizer, 64, root).folder != cache.folder
     assert len(os.listdir(root)) == 3 and not [f for f in os.listdir(root) if f.endswith(".tmp")]
+
+
+# One rank of a torchrun job: loads the cache, counting the calls of the hashing function, then asks for a
+# missing file; writes what it saw to <out>/rank<r>.json.
+RANK_SCRIPT = """
+import json, os, sys
+from transformers import AutoTokenizer
+from agentark_trainer import data, token_cache
+from agentark_trainer.runtime import Runtime
+
+model_dir, path, root, out = sys.argv[1:]
+hashed = []
+real = token_cache.cache_key
+token_cache.cache_key = lambda p, *a: hashed.append(p) or real(p, *a)
+rt = Runtime()
+folder = token_cache.load(rt, path, AutoTokenizer.from_pretrained(model_dir), 48, root).folder
+try:
+    token_cache.load(rt, path + ".missing", AutoTokenizer.from_pretrained(model_dir), 48, root)
+    missing = None
+except data.DataError as e:
+    missing = str(e)
+with open(os.path.join(out, f"rank{rt.rank}.json"), "w") as f:
+    json.dump({"hashed": hashed, "folder": folder, "missing": missing}, f)
+rt.close()
+"""
+
+
+def test_under_torchrun_only_rank_0_hashes_the_file_and_every_rank_maps_its_folder(tiny_model_dir, tokenizer,
+                                                                                    tmp_path):
+    path = write_jsonl(tmp_path / "da.jsonl", toy_sft_records(40))
+    script, out = tmp_path / "rank.py", tmp_path / "out"
+    script.write_text(RANK_SCRIPT)
+    out.mkdir()
+    p = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                        str(script), tiny_model_dir, path, str(tmp_path / "cache"), str(out)],
+                       capture_output=True, text=True, timeout=180,
+                       env={**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"})
+    assert p.returncode == 0, p.stderr[-3000:]
+    r0, r1 = (json.loads((out / f"rank{r}.json").read_text()) for r in (0, 1))
+    assert r0["hashed"] == [path, path + ".missing"] and r1["hashed"] == []
+    expected = os.path.join(str(tmp_path / "cache"), token_cache.cache_key(path, tokenizer, 48))
+    assert r0["folder"] == r1["folder"] == expected
+    # a file rank 0 cannot find fails every rank with its message, none is left waiting for a key
+    assert r0["missing"] == r1["missing"] == f"{path}.missing: file not found"
 
 
 def test_a_file_whose_completions_are_all_truncated_away_is_a_data_error(tokenizer, tmp_path):
