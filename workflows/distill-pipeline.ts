@@ -1,5 +1,5 @@
 import {
-  ApplicationFailure, defineQuery, executeChild, isCancellation, proxyActivities, setCurrentDetails, setHandler,
+  ApplicationFailure, defineQuery, executeChild, isCancellation, log, patched, proxyActivities, setCurrentDetails, setHandler,
   setWorkflowOptions, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type * as mainActivities from '../activities/main';
@@ -28,7 +28,7 @@ export type StageName = 'debate' | 'train' | 'evaluate' | 'report';
 
 export interface PipelineStage {
   name: StageName;
-  state: 'pending' | 'running' | 'skipped' | 'done' | 'failed';
+  state: 'pending' | 'running' | 'skipped' | 'done' | 'failed' | 'cancelled';
   /** The child workflows of this stage (query them for live progress). */
   workflowIds: string[];
   error: string | null;
@@ -36,7 +36,7 @@ export interface PipelineStage {
 
 export interface PipelineStatus {
   runId: string;
-  stage: StageName | 'done' | 'failed';
+  stage: StageName | 'done' | 'failed' | 'cancelled';
   stages: PipelineStage[];
   reportKey: string | null;
 }
@@ -102,6 +102,16 @@ export async function distillPipeline(rawInput: unknown): Promise<PipelineResult
           'PipelineStageFailed',
         );
       }
+      // Cancelled: the child it waited on is cancelled with it (and that child's own children). The status
+      // says which stage stopped and what was kept: the stages done or skipped, whose artifacts a start
+      // of the same run id reuses.
+      if (patched('pipeline-cancelled-state')) {
+        s.state = 'cancelled';
+        current = 'cancelled';
+        show();
+        const kept = stages.filter((x) => x.state === 'done' || x.state === 'skipped').map((x) => x.name);
+        log.info(`distillPipeline ${runId} cancelled in ${name}; kept: ${kept.length ? kept.join(', ') : 'nothing finished'}`);
+      }
       throw err;
     }
   };
@@ -142,6 +152,7 @@ export async function distillPipeline(rawInput: unknown): Promise<PipelineResult
   };
 }
 
-// A run lasts as long as its debates and trainings: it moves to each new build made current (Worker
-// Versioning), which its patched() branches and the earlier releases' replay fixtures keep safe.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, distillPipeline);
+// A run lasts as long as its debates and trainings: on versioned workers it moves to each new build made
+// current (Worker Versioning), which its patched() branches and the earlier releases' replay fixtures keep
+// safe. An unversioned worker must not declare a behavior: the server refuses its every workflow task.
+setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), distillPipeline);

@@ -137,4 +137,13 @@ describeIfData('Worker Versioning: debates pinned to their build, generateDebate
     expect(summary.find((s) => s.current)?.buildId).toBe(builds.b.buildId);
     expect(summary.map((s) => s.buildId).sort()).toEqual([builds.a.buildId, builds.b.buildId].sort());
   }, 180_000);
+
+  it('distillPipeline runs AUTO_UPGRADE on versioned workers', async () => {
+    // A bad input fails at once; the behavior is recorded with its first workflow task all the same.
+    const workflowId = `distill-versioned-${suffix}`;
+    await expect(client.workflow.execute('distillPipeline', { taskQueue, workflowId, args: [{}] })).rejects.toThrow();
+    const v = await versioningOf(client, workflowId);
+    expect(v.buildId).toBe(builds.b.buildId);
+    expect(v.behavior).toMatch(/AUTO_UPGRADE|2/);
+  }, 60_000);
 });

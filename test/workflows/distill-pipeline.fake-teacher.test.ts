@@ -12,7 +12,8 @@ import type { Problem } from '../../core/problem';
 import type { Report } from '../../core/report';
 import { trainWorkflowId } from '../../core/training';
 import { venvBin } from '../../infra/dev/paths';
-import type { distillPipeline } from '../../workflows/distill-pipeline';
+import { pipelineStatusQuery, type distillPipeline } from '../../workflows/distill-pipeline';
+import { debateWorkflowId, generateWorkflowId } from '../../core/ids';
 import type { trainStudent } from '../../workflows/train-student';
 
 /**
@@ -138,5 +139,34 @@ exec "${venvBin('python')}" "$@"
       .rejects.toMatchObject({ cause: { message: expect.stringMatching(/student.*methods\.1.*evaluation\.testSets|student[\s\S]*methods[\s\S]*evaluation/) } });
     await expect(h.client.workflow.execute('distillPipeline', { taskQueue: h.taskQueue, workflowId: `other-${runId}`, args: [input(runId)] }))
       .rejects.toMatchObject({ cause: { message: expect.stringContaining(`the workflow id must be 'distill-${runId}'`) } });
+  }, 120_000);
+
+  test('cancel mid-debate: the pipeline, its generateDebates and every debate end cancelled, and the status says what was kept', async () => {
+    const runId = uniqueRunId('cancel');
+    const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+    const statusOf = (workflowId: string): Promise<string> =>
+      h.client.workflow.getHandle(workflowId).describe().then((d) => d.status.name, () => 'NOT_FOUND');
+    const launchedAtStart = gpu.trainer.launched();
+    fake.tune({ latencyMs: 1000 }); // slow rounds, so the cancel lands with debates in flight
+    try {
+      const handle = await h.client.workflow.start<typeof distillPipeline>('distillPipeline', { taskQueue: h.taskQueue, workflowId: pipelineWorkflowId(runId), args: [input(runId)] });
+      fake.resetLog();
+      while (fake.log.length < 6) await sleep(100);
+      await handle.cancel();
+      await expect(handle.result()).rejects.toMatchObject({ cause: { name: 'CancelledFailure' } });
+      expect(await statusOf(pipelineWorkflowId(runId))).toBe('CANCELLED');
+      expect(await statusOf(generateWorkflowId(runId))).toBe('CANCELLED');
+      const problems = await gsm8kProblems(12);
+      const debates = await Promise.all(problems.map((p) => statusOf(debateWorkflowId(runId, p.id))));
+      expect(debates.filter((d) => d === 'RUNNING')).toEqual([]);
+      expect(debates.filter((d) => d === 'CANCELLED').length).toBeGreaterThan(0);
+      // The query replays the closed history: the debate stage stopped, nothing later started.
+      const status = await handle.query(pipelineStatusQuery);
+      expect(status.stage).toBe('cancelled');
+      expect(status.stages.map((st) => st.state)).toEqual(['cancelled', 'pending', 'pending', 'pending']);
+      expect(gpu.trainer.launched()).toBe(launchedAtStart);
+    } finally {
+      fake.tune({ latencyMs: 0 });
+    }
   }, 120_000);
 });
