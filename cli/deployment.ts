@@ -33,7 +33,7 @@ export function registerDeployment(program: Command): void {
     .description("the deployment's builds: current, ramping, draining, drained")
     .option('--name <name>', 'the deployment name (default AGENTARK_DEPLOYMENT_NAME)')
     .action(async (opts: { name?: string }) => {
-      const { name } = await target(opts.name, 'unused');
+      const { name } = await target(opts.name, undefined);
       const { client, close } = await connectClient();
       try {
         const builds = await describeBuilds(client, name);
@@ -68,7 +68,7 @@ export async function makeCurrent(client: Client, name: string, buildId: string)
 
 export interface BuildSummary { buildId: string; current: boolean; status: string; drainage: string }
 
-/** The deployment's builds, newest first, with Temporal's status (current, ramping, draining, drained, inactive). */
+/** The deployment's builds, with Temporal's status (current, ramping, draining, drained, inactive). */
 export async function describeBuilds(client: Client, name: string): Promise<BuildSummary[]> {
   const res = await client.workflowService.describeWorkerDeployment({ namespace: temporalEnv().namespace, deploymentName: name });
   const info = res.workerDeploymentInfo;
