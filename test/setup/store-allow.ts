@@ -8,3 +8,8 @@ import { pathToFileURL } from 'node:url';
 const sharedDatasets = path.resolve(__dirname, '../../../shared/datasets');
 const testStores = [tmpdir(), sharedDatasets].map((dir) => pathToFileURL(dir).href);
 process.env.AGENTARK_STORE_ALLOW ??= testStores.join(',');
+
+// A check that runs past its timeout is undecided and goes to the LLM verifier, which the scripted fake
+// teacher refuses; on a loaded CI machine the default 5 s can pass for a check that takes milliseconds
+// alone. Tests that exercise the timeout set their own.
+process.env.AGENTARK_CHECK_TIMEOUT_MS ??= '30000';
