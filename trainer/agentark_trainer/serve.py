@@ -146,7 +146,7 @@ class ModelServer:
             if key in HANDLED or key in IGNORED:
                 continue
             if key not in NEUTRAL:
-                raise RequestError(400, f"field {key!r} is not implemented by this server")
+                raise RequestError(400, f"field {key!r} is outside the subset this server serves (see trainer/README.md, Rollout engines)")
             if value is not None and value not in NEUTRAL[key]:
                 raise RequestError(400, f"field {key!r}: only {list(NEUTRAL[key]) or 'null'} is implemented, "
                                         f"got {value!r}")
