@@ -9,7 +9,7 @@ import { generateWorkflowId, type generateDebates } from '../../workflows/genera
 import { progressQuery } from '../../workflows/signals';
 import { startFakeLlmServer, type FakeLlmServer, type RequestLogEntry } from '../fixtures/fake-llm';
 import { uniform } from '../fixtures/fake-llm/hash';
-import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets } from '../workflows/harness';
+import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, storedReplies, unstoredReplies } from '../workflows/harness';
 import { chaosFull, chaosSize, figure } from './chaos-size';
 import { PrivateCluster, type WorkerKind } from './private-cluster';
 import { scanForSecret } from './secrets-scan';
@@ -47,9 +47,6 @@ class Teacher {
   }
 
   inFlight = (): number => this.server.stats().inFlight;
-
-  /** Calls whose client went away before the answer (a killed worker's calls), since the server (re)started. */
-  dropped = (): number => this.server.stats().cancelled;
 
   log = (): RequestLogEntry[] => [...this.archived, ...this.server.log];
 
@@ -165,6 +162,7 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
 
   it(`${KILLS} SIGKILLs of a random worker at seeded moments, each restarted`, async () => {
     const runId = `kill-${suffix}`;
+    const storedBefore = await storedReplies(cluster.store);
     const handle = await start(runId);
     let inFlight = 0;
     for (let i = 0; i < KILLS; i++) {
@@ -173,13 +171,11 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
       // The small form kills the main worker once (an llm worker's lost round waits out its heartbeat
       // timeout; the durability suite covers that in make test); the full form picks main or llm at random.
       const kind: WorkerKind = !chaosFull ? 'main' : uniform('worker', SEED, i) < 0.5 ? 'main' : 'llm';
-      // In flight at the fault: the calls the teacher was serving, or, if more, the calls the killed worker had
-      // sent and never got answered (some reach this process's event loop only after the kill, and are dropped).
-      const served = teacher.inFlight();
-      const droppedBefore = teacher.dropped();
       await cluster.stopWorker(kind, 'SIGKILL');
+      // In flight at the fault: the calls answered (or being answered) whose reply had not reached the store,
+      // taken a second after the kill, as requests the killed worker sent just before may reach the teacher later.
       await sleep(1000);
-      inFlight += Math.max(served, teacher.dropped() - droppedBefore);
+      inFlight += await unstoredReplies(cluster.store, teacher.log(), storedBefore);
       cluster.startWorker(kind);
     }
     await expectAllDoneOnce(runId);

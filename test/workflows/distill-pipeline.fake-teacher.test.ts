@@ -1,4 +1,6 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { Worker } from '@temporalio/worker';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { startFakeLlmServer, type FakeLlmServer } from '../fixtures/fake-llm';
@@ -11,6 +13,7 @@ import { pipelineWorkflowId } from '../../core/pipeline';
 import type { Problem } from '../../core/problem';
 import type { Report } from '../../core/report';
 import { trainWorkflowId } from '../../core/training';
+import { evalWorkflowId } from '../../core/evaluation';
 import { venvBin } from '../../infra/dev/paths';
 import { pipelineStatusQuery, type distillPipeline } from '../../workflows/distill-pipeline';
 import { debateWorkflowId, generateWorkflowId } from '../../core/ids';
@@ -97,6 +100,16 @@ describeIfData('distillPipeline (fake teacher, tiny Qwen3 student, gpu worker on
     expect(png.subarray(1, 4).toString()).toBe('PNG');
     expect(await store.getText(result.reportKeys.html)).toContain('data:image/png;base64,');
     expect(result.table).toContain('rsft+da');
+
+    // Determinism: the run's three workflows replay with the current code. Under
+    // AGENTARK_RECORD_HISTORIES=<release> they are kept for test/replay beside earlier releases'.
+    const recorded = { distillPipeline: pipelineWorkflowId(runId), trainStudent: trainWorkflowId(runId), evaluateStudent: evalWorkflowId(runId) };
+    const label = process.env.AGENTARK_RECORD_HISTORIES;
+    for (const [workflow, workflowId] of Object.entries(recorded)) {
+      const history = await h.client.workflow.getHandle(workflowId).fetchHistory();
+      await Worker.runReplayHistory({ workflowsPath: require.resolve('../../workflows') }, history, workflowId);
+      if (label) writeFileSync(path.resolve(__dirname, `../replay/histories/${workflow}.${label}.json`), historyToJSON(history));
+    }
   }, 900_000);
 
   test('a run that failed in training resumes without a teacher call and retrains only the failed job', async () => {

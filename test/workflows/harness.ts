@@ -90,3 +90,21 @@ export async function readRunDatasets(storeUrl: string, runId: string) {
     stats: DatasetStats.parse(await store.getJson(`runs/${runId}/datasets/stats.json`)),
   };
 }
+
+/** Teacher replies held in a store's reply cache (one object per call the teacher answered and a worker stored). */
+export async function storedReplies(storeUrl: string): Promise<number> {
+  let n = 0;
+  for await (const key of openStore(storeUrl).list('cache/llm/')) if (key.endsWith('.json')) n++;
+  return n;
+}
+
+/**
+ * Calls the teacher answered (distinct request bodies its log holds as ok) whose reply the store does
+ * not hold: the only calls a crash may make a run pay for again. An answer counts from the moment the
+ * teacher accepts the request, so a reply still on the wire, or answered and not yet written, is one.
+ * Take it with the workers stopped; `storedBefore` is storedReplies before the run's first call.
+ */
+export async function unstoredReplies(storeUrl: string, log: { outcome: string; requestHash: string }[], storedBefore: number): Promise<number> {
+  const answered = new Set(log.filter((e) => e.outcome === 'ok').map((e) => e.requestHash)).size;
+  return answered - ((await storedReplies(storeUrl)) - storedBefore);
+}
