@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
-import { deploymentSetting } from '../workers/deployment';
+import { deploymentName, deploymentSetting } from '../workers/deployment';
 import { temporalEnv } from '../workers/temporal-env';
 import { connectClient } from './client';
 
@@ -33,7 +33,8 @@ export function registerDeployment(program: Command): void {
     .description("the deployment's builds: current, ramping, draining, drained")
     .option('--name <name>', 'the deployment name (default AGENTARK_DEPLOYMENT_NAME)')
     .action(async (opts: { name?: string }) => {
-      const { name } = await target(opts.name, undefined);
+      const name = deploymentName({ ...process.env, ...(opts.name ? { AGENTARK_DEPLOYMENT_NAME: opts.name } : {}) });
+      if (!name) throw new Error(NO_NAME);
       const { client, close } = await connectClient();
       try {
         const builds = await describeBuilds(client, name);
@@ -44,10 +45,13 @@ export function registerDeployment(program: Command): void {
     });
 }
 
+const NO_NAME = 'no deployment name: pass --name or set AGENTARK_DEPLOYMENT_NAME (the workers must run with it too)';
+
+/** The build `current` makes current: the one given, else this checkout's (as a worker started here would join). */
 async function target(name: string | undefined, buildId: string | undefined): Promise<{ name: string; build: string }> {
   const env = { ...process.env, ...(name ? { AGENTARK_DEPLOYMENT_NAME: name } : {}), ...(buildId ? { AGENTARK_BUILD_ID: buildId } : {}) };
   const setting = await deploymentSetting(env);
-  if (!setting) throw new Error('no deployment name: pass --name or set AGENTARK_DEPLOYMENT_NAME (the workers must run with it too)');
+  if (!setting) throw new Error(NO_NAME);
   return { name: setting.name, build: setting.buildId };
 }
 

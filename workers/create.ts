@@ -18,12 +18,14 @@ export async function connect(): Promise<NativeConnection> {
 
 /** Workflows + CPU activities. */
 export async function createMainWorker(opts: { connection: NativeConnection; taskQueue?: string; namespace?: string; deployment?: DeploymentSetting }): Promise<Worker> {
+  const deployment = await deploymentOption(opts.deployment);
   return Worker.create({
-    ...(await deploymentOption(opts.deployment)),
+    ...deployment,
     connection: opts.connection,
     namespace: opts.namespace ?? temporalEnv().namespace,
     taskQueue: opts.taskQueue ?? process.env.AGENTARK_TASK_QUEUE ?? MAIN_QUEUE,
-    workflowsPath: require.resolve('../workflows'),
+    // A versioned worker's bundle declares distillPipeline's versioning behavior (../workflows/versioned.ts).
+    workflowsPath: require.resolve(deployment.workerDeploymentOptions ? '../workflows/versioned' : '../workflows'),
     dataConverter: dataConverter(),
     activities: mainActivities,
     maxConcurrentActivityTaskExecutions: Number(process.env.AGENTARK_MAIN_CONCURRENCY ?? 32),

@@ -1,6 +1,6 @@
 import {
   ApplicationFailure, defineQuery, executeChild, isCancellation, log, patched, proxyActivities, setCurrentDetails, setHandler,
-  setWorkflowOptions, upsertSearchAttributes, workflowInfo,
+  upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type * as mainActivities from '../activities/main';
 import { evalWorkflowId } from '../core/evaluation';
@@ -151,8 +151,3 @@ export async function distillPipeline(rawInput: unknown): Promise<PipelineResult
     reportKeys: { report: built.reportKey, markdown: built.markdownKey, html: built.htmlKey, charts: built.charts },
   };
 }
-
-// A run lasts as long as its debates and trainings: on versioned workers it moves to each new build made
-// current (Worker Versioning), which its patched() branches and the earlier releases' replay fixtures keep
-// safe. An unversioned worker must not declare a behavior: the server refuses its every workflow task.
-setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), distillPipeline);

@@ -36,7 +36,7 @@ const { freezeRunConfig } = proxyActivities<typeof mainActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { maximumAttempts: 10 },
 });
-// It heartbeats on every record it reads, so a worker killed mid-build costs at most this minute.
+// It heartbeats on every record it reads (and every 10 s), so a worker killed mid-build costs at most this minute.
 const { buildDatasets } = proxyActivities<typeof datasetActivities>({
   startToCloseTimeout: '2 hours',
   heartbeatTimeout: '1 minute',

@@ -45,6 +45,18 @@ const READ_AHEAD = 8;
 const PIPE_CAPACITY = 256;
 
 export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDatasetsResult> {
+  // Beats on every record it moves, and every 10 s besides: the last parts of four multipart uploads,
+  // stats and manifest may take longer than the heartbeat timeout on a slow link with no record moving.
+  const progress = { n: 0 };
+  const beat = setInterval(() => heartbeat(progress.n), 10_000);
+  try {
+    return await build(input, progress);
+  } finally {
+    clearInterval(beat);
+  }
+}
+
+async function build(input: BuildDatasetsInput, progress: { n: number }): Promise<BuildDatasetsResult> {
   const parsed = BuildDatasetsInput.safeParse(input);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`buildDatasets: ${z.prettifyError(parsed.error)}`, 'InvalidBuildDatasetsInput');
   const { runId, includeReasoning } = parsed.data;
@@ -59,7 +71,7 @@ export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDat
   const configHash = hashConfig(includeReasoning ? { runId } : { runId, includeReasoning });
 
   let artifacts = 0;
-  for await (const _ of debateKeys(store, debates)) heartbeat(++artifacts);
+  for await (const _ of debateKeys(store, debates)) heartbeat((progress.n = ++artifacts));
   if (artifacts === 0) {
     throw ApplicationFailure.nonRetryable(`no debate artifacts under ${store.urlOf(debates.slice(0, -1))}/: run the debates of run '${runId}' first`, 'NoDebates');
   }
@@ -87,7 +99,7 @@ export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDat
   try {
     for await (const { key, record } of readDebates(store, debates)) {
       await emit(pipes, store.urlOf(key), record, tally, includeReasoning);
-      heartbeat(tally.problems);
+      heartbeat((progress.n = tally.problems));
     }
   } catch (error) {
     for (const pipe of Object.values(pipes)) pipe.end(error);

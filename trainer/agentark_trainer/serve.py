@@ -295,9 +295,12 @@ def handler_for(server: ModelServer) -> type:
                                             "param": None, "code": 500}})
 
         def body(self) -> dict:
-            size = int(self.headers.get("Content-Length") or 0)
-            if size > MAX_BODY:
-                raise RequestError(400, f"request body over {MAX_BODY} bytes")
+            try:
+                size = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                raise RequestError(400, "Content-Length is not a number") from None
+            if size < 0 or size > MAX_BODY:
+                raise RequestError(400, f"Content-Length must be 0 to {MAX_BODY} bytes, got {size}")
             try:
                 value = json.loads(self.rfile.read(size) or b"{}")
             except json.JSONDecodeError as e:

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
@@ -162,6 +163,12 @@ def test_the_server_answers_the_openai_subset_and_refuses_the_rest(server, tiny_
         with pytest.raises(rollout_client.RolloutRefused) as e:
             ask(**body)
         assert e.value.status == status, body
+    # A bad Content-Length is a 400 at once, not a thread blocked reading the socket.
+    host, port = urllib.parse.urlsplit(server.url).netloc.split(":")
+    for length in ("-1", "ten"):
+        with socket.create_connection((host, int(port)), timeout=10) as sock:
+            sock.sendall(f"POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n".encode())
+            assert sock.recv(4096).split(b"\r\n")[0].endswith(b"400 Bad Request"), length
 
 
 def run_cli(*args, timeout=180):
