@@ -141,6 +141,19 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
     }
   };
 
+  /**
+   * Debates go in waves of WINDOW, and a count of problems done can land between two waves, with no call
+   * in flight; an outage is meant to find calls in flight, so it waits (briefly) for the next of them.
+   */
+  const waitForCallsInFlight = async (): Promise<number> => {
+    for (let waited = 0; waited < 30_000; waited += 5) {
+      const n = teacher.inFlight();
+      if (n > 0) return n;
+      await sleep(5);
+    }
+    throw new Error('no teacher call in flight for 30 s mid-run');
+  };
+
   /** The run finished with every problem done once: N debate records, N problems in the datasets. */
   const expectAllDoneOnce = async (runId: string): Promise<void> => {
     const result = await client.workflow.getHandle<typeof generateDebates>(generateWorkflowId(runId)).result();
@@ -187,7 +200,7 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
     const handle = await start(runId);
     await waitForDone(handle.workflowId, N * 0.3);
     await connection.close();
-    const inFlight = teacher.inFlight();
+    const inFlight = await waitForCallsInFlight();
     await stopService(cluster.temporal.name);
     await startService(cluster.temporal);
     ({ client, connection } = await cluster.connect());
@@ -199,7 +212,7 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
     const runId = `s3-${suffix}`;
     const handle = await start(runId);
     await waitForDone(handle.workflowId, N * 0.3);
-    const inFlight = teacher.inFlight();
+    const inFlight = await waitForCallsInFlight();
     await stopService(cluster.s3.name);
     await sleep(OUTAGE_MS);
     await startService(cluster.s3);
@@ -211,7 +224,7 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
     const runId = `teacher-${suffix}`;
     const handle = await start(runId);
     await waitForDone(handle.workflowId, N * 0.3);
-    const inFlight = teacher.inFlight();
+    const inFlight = await waitForCallsInFlight();
     await teacher.down(OUTAGE_MS);
     await expectAllDoneOnce(runId);
     expectRepeatsBounded('teacher down', 1, inFlight);
