@@ -55,12 +55,17 @@ class Teacher {
     this.server.resetLog();
   }
 
-  async down(ms: number): Promise<void> {
-    this.archived.push(...this.server.log);
+  /** Down for `ms`, then back on its port; returns how many calls going down cut off (the calls in flight). */
+  async down(ms: number): Promise<number> {
     const port = this.server.port;
+    const cancelledBefore = this.server.stats().cancelled;
     await this.server.close();
+    await sleep(20); // the cut responses' close events
+    const cut = this.server.stats().cancelled - cancelledBefore;
+    this.archived.push(...this.server.log);
     await sleep(ms);
     this.server = await startFakeLlmServer({ ...this.options, port });
+    return cut;
   }
 
   close = (): Promise<void> => this.server.close();
@@ -224,8 +229,8 @@ describeIfData('chaos: process faults mid-run lose no work and repeat only calls
     const runId = `teacher-${suffix}`;
     const handle = await start(runId);
     await waitForDone(handle.workflowId, N * 0.3);
-    const inFlight = await waitForCallsInFlight();
-    await teacher.down(OUTAGE_MS);
+    await waitForCallsInFlight();
+    const inFlight = await teacher.down(OUTAGE_MS);
     await expectAllDoneOnce(runId);
     expectRepeatsBounded('teacher down', 1, inFlight);
   }, chaosSize(180_000, 900_000));
