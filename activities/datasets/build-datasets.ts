@@ -45,18 +45,15 @@ const READ_AHEAD = 8;
 const PIPE_CAPACITY = 256;
 
 export async function buildDatasets(input: BuildDatasetsInput): Promise<BuildDatasetsResult> {
-  // Beats on every record it moves, and every 10 s besides: the last parts of four multipart uploads,
-  // stats and manifest may take longer than the heartbeat timeout on a slow link with no record moving.
-  const progress = { n: 0 };
-  const beat = setInterval(() => heartbeat(progress.n), 10_000);
+  const beats = heartbeats();
   try {
-    return await build(input, progress);
+    return await build(input, beats.beat);
   } finally {
-    clearInterval(beat);
+    beats.stop();
   }
 }
 
-async function build(input: BuildDatasetsInput, progress: { n: number }): Promise<BuildDatasetsResult> {
+async function build(input: BuildDatasetsInput, heartbeat: (progress: number) => void): Promise<BuildDatasetsResult> {
   const parsed = BuildDatasetsInput.safeParse(input);
   if (!parsed.success) throw ApplicationFailure.nonRetryable(`buildDatasets: ${z.prettifyError(parsed.error)}`, 'InvalidBuildDatasetsInput');
   const { runId, includeReasoning } = parsed.data;
@@ -71,7 +68,7 @@ async function build(input: BuildDatasetsInput, progress: { n: number }): Promis
   const configHash = hashConfig(includeReasoning ? { runId } : { runId, includeReasoning });
 
   let artifacts = 0;
-  for await (const _ of debateKeys(store, debates)) heartbeat((progress.n = ++artifacts));
+  for await (const _ of debateKeys(store, debates)) heartbeat(++artifacts);
   if (artifacts === 0) {
     throw ApplicationFailure.nonRetryable(`no debate artifacts under ${store.urlOf(debates.slice(0, -1))}/: run the debates of run '${runId}' first`, 'NoDebates');
   }
@@ -99,7 +96,7 @@ async function build(input: BuildDatasetsInput, progress: { n: number }): Promis
   try {
     for await (const { key, record } of readDebates(store, debates)) {
       await emit(pipes, store.urlOf(key), record, tally, includeReasoning);
-      heartbeat((progress.n = tally.problems));
+      heartbeat(tally.problems);
     }
   } catch (error) {
     for (const pipe of Object.values(pipes)) pipe.end(error);
@@ -228,6 +225,16 @@ function heartbeat(progress: number): void {
     return; // outside an activity (unit tests, CLI)
   }
   context.heartbeat(progress);
+}
+
+/**
+ * A beat on every record moved, and every 10 s besides with the last progress: the last parts of four
+ * multipart uploads, stats and manifest may take longer than the heartbeat timeout with no record moving.
+ */
+function heartbeats(): { beat: (progress: number) => void; stop: () => void } {
+  let last = 0;
+  const timer = setInterval(() => heartbeat(last), 10_000);
+  return { beat: (progress) => heartbeat((last = progress)), stop: () => clearInterval(timer) };
 }
 
 /**

@@ -9,7 +9,7 @@ import { generateWorkflowId, type generateDebates } from '../../workflows/genera
 import { progressQuery } from '../../workflows/signals';
 import { startFakeLlmServer, type FakeLlmServer, type RequestLogEntry } from '../fixtures/fake-llm';
 import { uniform } from '../fixtures/fake-llm/hash';
-import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, storedReplies, unstoredReplies } from '../workflows/harness';
+import { gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, repeatedCalls, storedReplies, unstoredReplies } from '../workflows/harness';
 import { chaosFull, chaosSize, figure } from './chaos-size';
 import { PrivateCluster, type WorkerKind } from './private-cluster';
 import { scanForSecret } from './secrets-scan';
@@ -70,12 +70,6 @@ class Teacher {
 
   close = (): Promise<void> => this.server.close();
 }
-
-/** Replies the teacher gave more than once for the same request body. */
-const repeatedCalls = (log: RequestLogEntry[]): number => {
-  const ok = log.filter((e) => e.outcome === 'ok').map((e) => e.requestHash);
-  return ok.length - new Set(ok).size;
-};
 
 describeIfData('chaos: process faults mid-run lose no work and repeat only calls in flight (scripted fake teacher)', () => {
   const suffix = randomUUID().slice(0, 8);

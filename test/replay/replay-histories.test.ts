@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { pipelineWorkflowId } from '../../core/pipeline';
 
@@ -35,6 +36,6 @@ describe('recorded workflow histories replay with the current code', () => {
 function workflowIdOf(file: string, history: ReturnType<typeof historyFromJSON>): string {
   if (!file.startsWith('distillPipeline.')) return file;
   const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-  const input = JSON.parse(Buffer.from(payload?.data ?? []).toString('utf8')) as { runId: string };
-  return pipelineWorkflowId(input.runId);
+  if (!payload) throw new Error(`${file}: its first event holds no workflow input`);
+  return pipelineWorkflowId(defaultPayloadConverter.fromPayload<{ runId: string }>(payload).runId);
 }

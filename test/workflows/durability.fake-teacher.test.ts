@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection } from '@temporalio/client';
 import { startFakeLlmServer, type FakeLlmServer } from '../fixtures/fake-llm';
-import { allowTeacherUrl, gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, storedReplies, unstoredReplies } from './harness';
+import { allowTeacherUrl, gsm8kProblems, gsm8kTest, haveGsm8k, readRunDatasets, repeatedCalls, storedReplies, unstoredReplies } from './harness';
 import { startService, stopService } from '../../infra/dev/background-process';
 import { temporalSpec } from '../../infra/dev/services';
 import { repoRoot } from '../../infra/dev/paths';
@@ -93,11 +93,6 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
     }
   };
 
-  const duplicateOkCalls = (teacher = fake): number => {
-    const ok = teacher.log.filter((e) => e.outcome === 'ok').map((e) => e.requestHash);
-    return ok.length - new Set(ok).size;
-  };
-
   beforeAll(async () => {
     const problems = await gsm8kProblems(200);
     fake = await startFakeLlmServer({ problems: new Map(problems.map((p) => [p.id, { gold: p.gold }])), errorRates, seed: 3, latencyMs: 2 });
@@ -134,7 +129,7 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
       expect(old.exitCode).toBe(0);
       // Calls were in flight when SIGTERM came (the teacher takes half a second), and none was asked twice.
       expect(afterDrain).toBeGreaterThan(inFlight);
-      expect(duplicateOkCalls(slow)).toBe(0);
+      expect(repeatedCalls(slow.log)).toBe(0);
       expect(slow.log).toHaveLength(N * (5 * 3 + 1));
       console.log(`rolling restart: ${slow.log.length} requests, ${afterDrain - inFlight} made while the old worker drained, 0 repeated`);
     } finally {
@@ -172,9 +167,9 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
       expect(stats.problems).toBe(N);
       expect(grpo).toHaveLength(N);
       // Only calls whose reply had not reached the store at the kill may have been made again.
-      expect(duplicateOkCalls()).toBeLessThanOrEqual(unstored);
+      expect(repeatedCalls(fake.log)).toBeLessThanOrEqual(unstored);
       console.log(`SIGKILL run: ${fake.log.length} requests (${atKill} before the kill), ${unstored} answered and not stored at the kill, ` +
-        `${duplicateOkCalls()} repeated; ` +
+        `${repeatedCalls(fake.log)} repeated; ` +
         `worker peak RSS after restart: main ${peakRssMiB(workers[0]).toFixed(0)} MiB, llm ${peakRssMiB(workers[1]).toFixed(0)} MiB`);
     } finally {
       await connection.close();
@@ -199,7 +194,7 @@ describeIfData('durability: workers SIGKILLed and Temporal restarted mid-run (sc
       expect(result.failed).toBe(0);
       const { stats } = await readRunDatasets(store, runId);
       expect(stats.problems).toBe(N);
-      expect(duplicateOkCalls()).toBeLessThanOrEqual(LLM_CONCURRENCY);
+      expect(repeatedCalls(fake.log)).toBeLessThanOrEqual(LLM_CONCURRENCY);
     } finally {
       await connection.close();
     }

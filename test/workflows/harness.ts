@@ -98,13 +98,23 @@ export async function storedReplies(storeUrl: string): Promise<number> {
   return n;
 }
 
+type TeacherLog = { outcome: string; requestHash: string }[];
+
+const answeredBodies = (log: TeacherLog): string[] => log.filter((e) => e.outcome === 'ok').map((e) => e.requestHash);
+
+/** Replies the teacher gave more than once for the same request body (a call paid twice). */
+export function repeatedCalls(log: TeacherLog): number {
+  const ok = answeredBodies(log);
+  return ok.length - new Set(ok).size;
+}
+
 /**
  * Calls the teacher answered (distinct request bodies its log holds as ok) whose reply the store does
  * not hold: the only calls a crash may make a run pay for again. An answer counts from the moment the
  * teacher accepts the request, so a reply still on the wire, or answered and not yet written, is one.
  * Take it with the workers stopped; `storedBefore` is storedReplies before the run's first call.
  */
-export async function unstoredReplies(storeUrl: string, log: { outcome: string; requestHash: string }[], storedBefore: number): Promise<number> {
-  const answered = new Set(log.filter((e) => e.outcome === 'ok').map((e) => e.requestHash)).size;
+export async function unstoredReplies(storeUrl: string, log: TeacherLog, storedBefore: number): Promise<number> {
+  const answered = new Set(answeredBodies(log)).size;
   return answered - ((await storedReplies(storeUrl)) - storedBefore);
 }
